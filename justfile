@@ -1,0 +1,52 @@
+# The workbook's everyday recipes. `just` alone lists them.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# The container `db-up` starts: the article's MySQL 8 on 127.0.0.1:13306, root/root.
+db_container := "workbook-mysql"
+db_image := env_var_or_default("WORKBOOK_MYSQL_IMAGE", "mysql:8.4")
+
+# List the recipes.
+default:
+    @just --list
+
+# Run lesson N, e.g. `just lesson 1`; pass arguments after it.
+lesson N *ARGS:
+    cargo run -p lesson-{{N}} -- {{ARGS}}
+
+# Run every test against a real server (the README's test command).
+test *ARGS:
+    cargo test --workspace {{ARGS}}
+
+# Write every lesson's captured output anew from a real run; review the diff before you commit.
+bless:
+    WORKBOOK_BLESS=1 cargo test --workspace
+
+# Build the book into book/book.
+book:
+    mdbook build book
+
+# Serve the book on http://127.0.0.1:3000, rebuilding as you edit.
+serve:
+    mdbook serve book --hostname 127.0.0.1 --port 3000
+
+# Start a long-lived MySQL 8 container on 127.0.0.1:13306 (root/root, database `sales`).
+db-up:
+    docker run -d --name {{db_container}} -p 127.0.0.1:13306:3306 \
+        -e MYSQL_ROOT_PASSWORD=root -e MYSQL_DATABASE=sales {{db_image}} >/dev/null
+    @for i in $(seq 1 120); do \
+        if docker exec {{db_container}} mysqladmin ping -h127.0.0.1 -uroot -proot --silent >/dev/null 2>&1; then \
+            echo "MySQL is up: DATABASE_URL=mysql://root:***@127.0.0.1:13306/sales (password: root)"; exit 0; \
+        fi; sleep 1; \
+    done; echo "MySQL did not come up within 120 s: docker logs {{db_container}}" >&2; exit 1
+
+# Remove the container that `db-up` started, and its data.
+db-down:
+    docker rm -f -v {{db_container}}
+
+# Everything CI checks: formatting, lints, tests and the book.
+check:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo test --workspace
+    mdbook build book

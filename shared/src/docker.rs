@@ -1,0 +1,140 @@
+//! The second way: MySQL 8.4 in a Docker container, through testcontainers.
+//!
+//! Before anything touches Docker, [`docker_available`] asks the daemon's `/_ping` endpoint
+//! with one-second timeouts, so a machine without a daemon moves on at once and never hangs.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use testcontainers::runners::SyncRunner;
+use testcontainers::{Container, ImageExt};
+use testcontainers_modules::mysql::Mysql;
+
+use crate::reaper::Reaper;
+
+/// The image the workbook starts, unless `WORKBOOK_MYSQL_IMAGE` names another (`mysql:8.0`,
+/// `mariadb:11.4`, ...).
+pub const DEFAULT_IMAGE: &str = "mysql:8.4";
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Where the Docker daemon is expected: `DOCKER_HOST`, or the default socket.
+pub(crate) fn docker_endpoint() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned())
+}
+
+/// Asks the Docker daemon whether it is there. `Ok` names the endpoint that answered; `Err`
+/// says why not. Takes about a second at most.
+pub fn docker_available() -> std::result::Result<String, String> {
+    let endpoint = docker_endpoint();
+    let request = b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n";
+    let mut reply = Vec::new();
+    let outcome = if let Some(path) = endpoint.strip_prefix("unix://") {
+        UnixStream::connect(path).and_then(|mut s| {
+            s.set_read_timeout(Some(PROBE_TIMEOUT))?;
+            s.set_write_timeout(Some(PROBE_TIMEOUT))?;
+            s.write_all(request)?;
+            s.take(4096).read_to_end(&mut reply)
+        })
+    } else if let Some(host) = endpoint.strip_prefix("tcp://") {
+        let addr = host
+            .to_socket_addrs()
+            .map_err(|e| format!("{endpoint}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("{endpoint}: no address"))?;
+        TcpStream::connect_timeout(&addr, PROBE_TIMEOUT).and_then(|mut s| {
+            s.set_read_timeout(Some(PROBE_TIMEOUT))?;
+            s.set_write_timeout(Some(PROBE_TIMEOUT))?;
+            s.write_all(request)?;
+            s.take(4096).read_to_end(&mut reply)
+        })
+    } else {
+        return Err(format!(
+            "{endpoint}: only unix:// and tcp:// DOCKER_HOST values are checked"
+        ));
+    };
+    match outcome {
+        Ok(_) if reply.starts_with(b"HTTP/1.") && reply.windows(3).any(|w| w == b"200") => {
+            Ok(endpoint)
+        }
+        Ok(_) => Err(format!("{endpoint} answered, but not as a Docker daemon")),
+        Err(e) => Err(format!("no Docker daemon answered at {endpoint} ({e})")),
+    }
+}
+
+/// A MySQL container started by the workbook; removed when dropped, or when the program ends.
+pub struct DockerServer {
+    container: Container<Mysql>,
+    url: String,
+    image: String,
+    startup: Duration,
+    _reaper: Reaper,
+}
+
+impl std::fmt::Debug for DockerServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerServer")
+            .field("image", &self.image)
+            .field("url", &self.url)
+            .finish()
+    }
+}
+
+impl DockerServer {
+    /// Starts the image (`WORKBOOK_MYSQL_IMAGE`, default [`DEFAULT_IMAGE`]) and waits until it
+    /// accepts connections. Blocks: call it from `spawn_blocking` in async code.
+    pub fn start() -> Result<DockerServer> {
+        let started = Instant::now();
+        let image = std::env::var("WORKBOOK_MYSQL_IMAGE")
+            .ok()
+            .filter(|i| !i.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_IMAGE.to_owned());
+        let (name, tag) = image.rsplit_once(':').unwrap_or((&image, "latest"));
+        let container = Mysql::default()
+            .with_name(name)
+            .with_tag(tag)
+            .with_startup_timeout(Duration::from_secs(300))
+            .start()
+            .with_context(|| format!("cannot start the Docker image {image}"))?;
+        // The container goes when the program does, even when it never drops this value.
+        let reaper = Reaper::spawn(r#"docker rm -f -v "$1" >/dev/null 2>&1"#, &[container.id()])
+            .context("cannot start the cleanup watchdog (sh)")?;
+        let host = container.get_host().context("no host for the container")?;
+        let port = container
+            .get_host_port_ipv4(3306)
+            .context("the container exposes no port 3306")?;
+        Ok(DockerServer {
+            url: format!("mysql://root@{host}:{port}"),
+            container,
+            image,
+            startup: started.elapsed(),
+            _reaper: reaper,
+        })
+    }
+
+    /// The server's URL, with no database.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The image that runs, such as `mysql:8.4`.
+    pub fn image(&self) -> &str {
+        &self.image
+    }
+
+    /// The container's id.
+    pub fn id(&self) -> &str {
+        self.container.id()
+    }
+
+    /// How long pulling (if needed) and starting took.
+    pub fn startup(&self) -> Duration {
+        self.startup
+    }
+}

@@ -1,0 +1,309 @@
+//! What the workbook's tests share: running a lesson's real binary, comparing its output with
+//! the captured file that the book shows, and reading the book's sources.
+//!
+//! Captured output lives beside each lesson as `output.txt`. A lesson prints a header
+//! `== Step N: title ==` before each step; the captured file holds the same text with
+//! `ANCHOR: step-N` / `ANCHOR_END: step-N` lines around each step's part, which the book
+//! includes. Run the tests with `WORKBOOK_BLESS=1` to write the files anew from a real run.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+
+/// The workspace's root directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The directory of the lesson crate that is package `package`, such as `lessons/01-plain-sql`.
+pub fn lesson_dir(package: &str) -> PathBuf {
+    let number = package.trim_start_matches("lesson-");
+    let prefix = format!("{:0>2}-", number);
+    let lessons = workspace_root().join("lessons");
+    std::fs::read_dir(&lessons)
+        .expect("lessons/ exists")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
+        })
+        .unwrap_or_else(|| panic!("no directory for {package} in {}", lessons.display()))
+}
+
+/// Builds the lesson binaries once per test process (with the profile the tests use), and
+/// returns its path.
+pub fn lesson_binary(package: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    // target/<profile>/deps/workbook-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/<profile>/deps");
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    BUILT.get_or_init(|| {
+        // All lesson binaries at once, with the whole workspace's features, so that this build
+        // reuses what `cargo test --workspace` compiled instead of compiling a second feature set.
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(workspace_root())
+            .args(["build", "--quiet", "--workspace", "--bins"]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("cargo runs");
+        assert!(status.success(), "cargo build --workspace --bins failed");
+    });
+    profile_dir.join(package)
+}
+
+/// What a finished run of a lesson printed, and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    /// Everything on stdout.
+    pub stdout: String,
+    /// Everything on stderr.
+    pub stderr: String,
+    /// The exit status, or `None` when the run was killed at the time limit.
+    pub status: Option<ExitStatus>,
+    /// How long it ran.
+    pub elapsed: Duration,
+}
+
+impl Run {
+    /// The exit code, or `None` when killed by a signal or the time limit.
+    pub fn code(&self) -> Option<i32> {
+        self.status.and_then(|s| s.code())
+    }
+
+    /// Panics with both streams when the run did not exit 0.
+    pub fn assert_success(&self) -> &Self {
+        assert_eq!(
+            self.code(),
+            Some(0),
+            "the lesson failed\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// A lesson binary ready to run, with a clean environment for the workbook's variables.
+pub struct LessonCommand {
+    cmd: Command,
+    limit: Duration,
+}
+
+impl LessonCommand {
+    /// `package`'s binary, with `DATABASE_URL` set to `database_url` (pass `None` to leave it
+    /// unset), and with every other `WORKBOOK_*` and backtrace variable removed.
+    pub fn new(package: &str, database_url: Option<&str>) -> LessonCommand {
+        let mut cmd = Command::new(lesson_binary(package));
+        cmd.current_dir(workspace_root());
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy().into_owned();
+            if key.starts_with("WORKBOOK_")
+                || key == "RUST_BACKTRACE"
+                || key == "RUST_LIB_BACKTRACE"
+                || key == "DATABASE_URL"
+                || key == "RUST_LOG"
+            {
+                cmd.env_remove(&key);
+            }
+        }
+        if let Some(url) = database_url {
+            cmd.env("DATABASE_URL", url);
+        }
+        LessonCommand {
+            cmd,
+            limit: Duration::from_secs(300),
+        }
+    }
+
+    /// Sets an environment variable for the run.
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Adds command-line arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    /// Kills the run if it takes longer than `limit`.
+    pub fn time_limit(mut self, limit: Duration) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Starts the run without waiting for it.
+    pub fn spawn(mut self) -> std::process::Child {
+        self.cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the lesson binary starts")
+    }
+
+    /// Runs to the end, or until the time limit.
+    pub fn run(self) -> Run {
+        let limit = self.limit;
+        let started = Instant::now();
+        let mut child = self.spawn();
+        let mut out = child.stdout.take().expect("stdout is piped");
+        let mut err = child.stderr.take().expect("stderr is piped");
+        let out_reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = out.read_to_string(&mut s);
+            s
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        });
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait works") {
+                break Some(status);
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        Run {
+            stdout: out_reader.join().unwrap_or_default(),
+            stderr: err_reader.join().unwrap_or_default(),
+            status,
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+/// Replaces what varies between runs and machines: loopback ports, durations, and version
+/// numbers. Each extra `(pattern, replacement)` pair is applied after these.
+pub fn mask(text: &str, extra: &[(&str, &str)]) -> String {
+    static DEFAULTS: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    let defaults = DEFAULTS.get_or_init(|| {
+        [
+            (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
+            (r"\b\d+\.\d+\.\d+[-\w.+~]*", "<version>"),
+            (r"\b\d+(\.\d+)?\s?(ms|µs|us|ns|s)\b", "<time>"),
+            // Tests run each lesson in a fresh database; the book shows `sales`.
+            (r"\bwbt_\w+", "sales"),
+        ]
+        .into_iter()
+        .map(|(p, r)| (Regex::new(p).expect("valid pattern"), r))
+        .collect()
+    });
+    let mut text = text.to_owned();
+    for (re, replacement) in defaults {
+        text = re.replace_all(&text, *replacement).into_owned();
+    }
+    for (pattern, replacement) in extra {
+        let re = Regex::new(pattern).expect("valid pattern");
+        text = re.replace_all(&text, *replacement).into_owned();
+    }
+    text
+}
+
+/// Adds `ANCHOR: step-N` / `ANCHOR_END: step-N` lines around each step of a lesson's output.
+pub fn with_anchors(stdout: &str) -> String {
+    let header = Regex::new(r"^== Step ([\w.-]+): .* ==$").expect("valid pattern");
+    let mut out = String::new();
+    let mut open: Option<String> = None;
+    for line in stdout.lines() {
+        if let Some(caps) = header.captures(line) {
+            if let Some(step) = open.take() {
+                trim_trailing_blank(&mut out);
+                out.push_str(&format!("ANCHOR_END: step-{step}\n\n"));
+            }
+            out.push_str(line);
+            out.push('\n');
+            let step = caps[1].to_owned();
+            out.push_str(&format!("ANCHOR: step-{step}\n"));
+            open = Some(step);
+        } else if open.is_some() || !line.trim().is_empty() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if let Some(step) = open {
+        trim_trailing_blank(&mut out);
+        out.push_str(&format!("ANCHOR_END: step-{step}\n"));
+    }
+    out
+}
+
+fn trim_trailing_blank(out: &mut String) {
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+}
+
+fn without_anchors(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.starts_with("ANCHOR: ") && !l.starts_with("ANCHOR_END: "))
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Compares a lesson's stdout with its captured `output.txt`, after [`mask`]ing both with
+/// `extra` masks. With `WORKBOOK_BLESS=1`, writes the file from this run instead.
+pub fn assert_matches_capture(package: &str, stdout: &str, extra: &[(&str, &str)]) {
+    let path = lesson_dir(package).join("output.txt");
+    if std::env::var("WORKBOOK_BLESS").is_ok_and(|v| v == "1") {
+        let fresh_name = Regex::new(r"\bwbt_\w+").expect("valid pattern");
+        let stdout = fresh_name.replace_all(stdout, "sales");
+        std::fs::write(&path, with_anchors(&stdout)).expect("the captured file is writable");
+        return;
+    }
+    let captured = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}. Write it with WORKBOOK_BLESS=1 cargo test",
+            path.display()
+        )
+    });
+    let expected = mask(&without_anchors(&captured), extra);
+    let actual = mask(&without_anchors(stdout), extra);
+    if expected != actual {
+        let first_difference = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(e, a)| e != a)
+            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{package}'s output no longer matches {} (first difference at masked line {}).\n\
+             If the change is intended, run WORKBOOK_BLESS=1 cargo test and review the diff.\n\
+             --- captured (masked) ---\n{expected}\n--- this run (masked) ---\n{actual}",
+            path.display(),
+            first_difference + 1
+        );
+    }
+}
+
+/// Writes a line straight to the terminal's stderr, past the test harness's capture: for
+/// skips that must be seen.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
