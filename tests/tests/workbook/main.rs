@@ -4,3 +4,8 @@
 mod book;
 mod foundation;
 mod lesson_1;
+mod lesson_2;
+mod lesson_3;
+mod lesson_4;
+mod lesson_5;
+mod lesson_6;
