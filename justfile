@@ -22,6 +22,14 @@ test *ARGS:
 bless:
     WORKBOOK_BLESS=1 cargo test --workspace
 
+# Check your answers to lesson N's exercises; they fail until solved.
+exercise N:
+    cargo test -p workbook-tests --features exercises -- exercises::lesson_{{N}}::
+
+# Check the worked answers to every exercise (what CI does).
+solutions:
+    cargo test -p workbook-tests --features solutions -- exercises::
+
 # Build the book into book/book.
 book:
     mdbook build book
@@ -49,4 +57,5 @@ check:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo test --workspace
+    cargo test -p workbook-tests --features solutions -- exercises::
     mdbook build book

@@ -1,5 +1,13 @@
 //! Lesson 1: plain SQL with sqlx, the Rust form of SQLAlchemy's `text()` on an async engine.
 
+// The exercises at the end of the chapter. With the `solutions` feature, the worked answers
+// stand in their place, so that CI can check that every exercise is solvable.
+#[cfg(not(feature = "solutions"))]
+pub mod exercises;
+#[cfg(feature = "solutions")]
+#[path = "solutions.rs"]
+pub mod exercises;
+
 use anyhow::{Context, Result};
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
 

@@ -1,5 +1,13 @@
 //! Lesson 6: measuring which layer costs what. (A placeholder: the lesson's own issue fills it in.)
 
+// The exercises at the end of the chapter. With the `solutions` feature, the worked answers
+// stand in their place, so that CI can check that every exercise is solvable.
+#[cfg(not(feature = "solutions"))]
+pub mod exercises;
+#[cfg(feature = "solutions")]
+#[path = "solutions.rs"]
+pub mod exercises;
+
 use anyhow::Result;
 use sqlx::mysql::MySqlPool;
 

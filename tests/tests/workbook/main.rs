@@ -2,6 +2,8 @@
 //! the book. Every test that touches data gets its own fresh database, dropped when it passes.
 
 mod book;
+#[cfg(feature = "exercises")]
+mod exercises;
 mod foundation;
 mod lesson_1;
 mod lesson_2;

@@ -1,0 +1,13 @@
+//! Exercises for lesson 4. Replace each `bail!` with your own code, then run
+//! `just exercise 4` until its tests pass. The worked answers are in `solutions.rs`.
+#![allow(unused_variables)]
+
+use anyhow::{Result, bail};
+use sqlx::mysql::MySqlPool;
+
+// ANCHOR: exercise_1
+/// Exercise 4.1: return how many customers have a job that is not empty.
+pub async fn customers_with_a_job(pool: &MySqlPool) -> Result<i64> {
+    bail!("exercise 4.1 is not solved yet")
+}
+// ANCHOR_END: exercise_1
