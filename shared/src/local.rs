@@ -132,13 +132,25 @@ impl LocalServer {
             .keep();
         // From here on, the watchdog removes the directory however the program ends.
         let reaper = Reaper::spawn(
-            r#"pid=$(cat "$1/mysqld.pid" 2>/dev/null)
-if [ -n "$pid" ]; then
-  kill -TERM "$pid" 2>/dev/null
-  i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
-  kill -KILL "$pid" 2>/dev/null
-fi
-rm -rf "$1""#,
+            // Stops every process working in the directory (the server, or the initialisation
+            // still running when the program was killed), then deletes the directory.
+            r#"dir=$1
+alive() {
+  if [ -r "/proc/$1/stat" ]; then ! grep -q ') Z ' "/proc/$1/stat"; else kill -0 "$1" 2>/dev/null; fi
+}
+pids() {
+  # Without /proc, only the pid file tells (a stale one could name a reused pid: Linux avoids it).
+  [ -d /proc/self ] || { cat "$dir/mysqld.pid" 2>/dev/null; return; }
+  for p in /proc/[0-9]*; do
+    [ "${p#/proc/}" = "$$" ] && continue
+    grep -qF -- "$dir" "$p/cmdline" 2>/dev/null && echo "${p#/proc/}"
+  done
+}
+running() { for pid in $(pids); do alive "$pid" && return 0; done; return 1; }
+for pid in $(pids); do kill -TERM "$pid" 2>/dev/null; done
+i=0; while running && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+for pid in $(pids); do alive "$pid" && kill -KILL "$pid" 2>/dev/null; done
+rm -rf "$dir""#,
             &[&dir.to_string_lossy()],
         )
         .context("cannot start the cleanup watchdog (sh)")?;
