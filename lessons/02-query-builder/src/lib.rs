@@ -89,7 +89,8 @@ pub fn show(sql: &str, values: &Values) -> String {
 pub async fn fetch_customers(pool: &MySqlPool, query: &SelectStatement) -> Result<Vec<Customer>> {
     let (sql, values) = query.build_sqlx(MysqlQueryBuilder);
     // What `AssertSqlSafe` asserts here: `sql` is the builder's output, in which every value is
-    // a `?` placeholder and every identifier comes from our `Iden` enums. No input is in it.
+    // a `?` placeholder. That holds as long as no caller builds an identifier or a raw
+    // `Expr::cust(...)` from input; the statements in this lesson use only the `Iden` enums.
     let rows = sqlx::query_as_with::<_, Customer, _>(AssertSqlSafe(sql), values)
         .fetch_all(pool)
         .await?;
@@ -97,6 +98,7 @@ pub async fn fetch_customers(pool: &MySqlPool, query: &SelectStatement) -> Resul
 }
 // ANCHOR_END: fetch_customers
 
+// ANCHOR: execute
 /// Runs an INSERT, UPDATE or DELETE built by sea-query and returns the rows it affected.
 pub async fn execute<S: SqlxBinder>(pool: &MySqlPool, statement: &S) -> Result<u64> {
     let (sql, values) = statement.build_sqlx(MysqlQueryBuilder);
@@ -106,6 +108,7 @@ pub async fn execute<S: SqlxBinder>(pool: &MySqlPool, statement: &S) -> Result<u
         .await?;
     Ok(done.rows_affected())
 }
+// ANCHOR_END: execute
 
 /// The columns every customer query selects, in the order [`Customer`] reads them.
 fn customer_columns() -> [(Customers, Customers); 3] {

@@ -121,6 +121,7 @@ pub async fn select(pool: &MySqlPool) -> Result<()> {
 
 /// Step 5: `search` with several combinations of filters: the SQL each makes, and its rows.
 pub async fn dynamic(pool: &MySqlPool) -> Result<()> {
+    // ANCHOR: dynamic_cases
     let text = |s: &str| Some(s.to_owned());
     let cases = [
         Filters::default(),
@@ -148,6 +149,7 @@ pub async fn dynamic(pool: &MySqlPool) -> Result<()> {
             ..Filters::default()
         },
     ];
+    // ANCHOR_END: dynamic_cases
     for filters in &cases {
         let (sql, values) = crate::search_statement(filters).build_sqlx(MysqlQueryBuilder);
         println!("{}", show(&sql, &values.0));
