@@ -476,7 +476,9 @@ pub async fn inlined_versus_bound(pool: &MySqlPool, name: &str) -> Result<[Strin
     // NOTE: a session setting, not a global one. NO_BACKSLASH_ESCAPES is part of some servers'
     // configured sql_mode; sea-query's inlined literals escape a quote as \' and so assume it
     // is off. With it on, the backslash is an ordinary character and the quote ends the string.
-    sqlx::query("SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')")
+    sqlx::query(
+        "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_BACKSLASH_ESCAPES')",
+    )
         .execute(&mut conn)
         .await?;
 
