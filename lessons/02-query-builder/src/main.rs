@@ -1,4 +1,5 @@
-use anyhow::{Context, Result};
+use anyhow::Result;
+use lesson_2::steps;
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -6,11 +7,26 @@ async fn main() -> Result<()> {
     let pool = workbook::connect(&db.url).await?;
     workbook::migrate(&pool).await?;
 
-    workbook::step("1", "Count the customers");
-    let n = lesson_2::count_customers(&pool)
-        .await
-        .context("cannot count the customers")?;
-    println!("{n} customers");
+    workbook::step("1", "Describe the tables");
+    steps::describe_tables();
+
+    workbook::step("2", "The DDL from the builder");
+    steps::ddl(&pool).await?;
+
+    workbook::step("3", "Write: a multi-row insert and an upsert");
+    steps::write(&pool).await?;
+
+    workbook::step("4", "Select");
+    steps::select(&pool).await?;
+
+    workbook::step("5", "Dynamic queries");
+    steps::dynamic(&pool).await?;
+
+    workbook::step("6", "Seeing the SQL");
+    steps::seeing_the_sql(&pool).await?;
+
+    workbook::step("7", "Update and delete");
+    steps::update_and_delete(&pool).await?;
 
     pool.close().await;
     Ok(())
