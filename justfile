@@ -30,9 +30,18 @@ exercise N:
 solutions:
     cargo test -p workbook-tests --features solutions -- exercises::
 
-# Build the book into book/book.
+# Build the book into book/book, failing on any mdBook error or warning (a missing include).
 book:
-    mdbook build book
+    book/check/build.sh
+
+# Check every link in the book with mdbook-linkcheck2 (`cargo install --locked mdbook-linkcheck2`).
+linkcheck:
+    book/check/linkcheck.sh
+
+# Build the book, open every page in headless Chromium (`apt-get install chromium`) and check it;
+# keeps a screenshot of the concurrency chapter in target/book-check/.
+browser-check: book
+    python3 book/check/browser_check.py
 
 # Serve the book on http://127.0.0.1:3000, rebuilding as you edit.
 serve:
@@ -58,4 +67,6 @@ check:
     cargo clippy --workspace --all-targets -- -D warnings
     cargo test --workspace
     cargo test -p workbook-tests --features solutions -- exercises::
-    mdbook build book
+    book/check/build.sh
+    book/check/linkcheck.sh
+    python3 book/check/browser_check.py
