@@ -50,17 +50,18 @@ pub fn lesson_binary(package: &str) -> PathBuf {
         .expect("the test binary lives in target/<profile>/deps");
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
     BUILT.get_or_init(|| {
-        // All lesson binaries at once, with the whole workspace's features, so that this build
-        // reuses what `cargo test --workspace` compiled instead of compiling a second feature set.
+        // All lesson binaries at once. `--tests` makes cargo resolve features as
+        // `cargo test --workspace` does (dev-dependencies included), so this build reuses what
+        // that command compiled instead of compiling the dependencies a second time.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let mut cmd = Command::new(cargo);
         cmd.current_dir(workspace_root())
-            .args(["build", "--quiet", "--workspace", "--bins"]);
+            .args(["build", "--quiet", "--workspace", "--bins", "--tests"]);
         if release {
             cmd.arg("--release");
         }
         let status = cmd.status().expect("cargo runs");
-        assert!(status.success(), "cargo build --workspace --bins failed");
+        assert!(status.success(), "cargo build --workspace --bins --tests failed");
     });
     profile_dir.join(package)
 }
