@@ -55,13 +55,21 @@ pub fn lesson_binary(package: &str) -> PathBuf {
         // that command compiled instead of compiling the dependencies a second time.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let mut cmd = Command::new(cargo);
-        cmd.current_dir(workspace_root())
-            .args(["build", "--quiet", "--workspace", "--bins", "--tests"]);
+        cmd.current_dir(workspace_root()).args([
+            "build",
+            "--quiet",
+            "--workspace",
+            "--bins",
+            "--tests",
+        ]);
         if release {
             cmd.arg("--release");
         }
         let status = cmd.status().expect("cargo runs");
-        assert!(status.success(), "cargo build --workspace --bins --tests failed");
+        assert!(
+            status.success(),
+            "cargo build --workspace --bins --tests failed"
+        );
     });
     profile_dir.join(package)
 }
