@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use testcontainers::runners::SyncRunner;
 use testcontainers::{Container, ImageExt};
+use testcontainers_modules::mariadb::Mariadb;
 use testcontainers_modules::mysql::Mysql;
 
 use crate::reaper::Reaper;
@@ -68,9 +69,31 @@ pub fn docker_available() -> std::result::Result<String, String> {
     }
 }
 
+/// The container, started with the module whose readiness check fits the image.
+enum Running {
+    Mysql(Container<Mysql>),
+    Mariadb(Container<Mariadb>),
+}
+
+impl Running {
+    fn id(&self) -> &str {
+        match self {
+            Running::Mysql(c) => c.id(),
+            Running::Mariadb(c) => c.id(),
+        }
+    }
+
+    fn endpoint(&self) -> testcontainers::core::error::Result<(url::Host, u16)> {
+        match self {
+            Running::Mysql(c) => Ok((c.get_host()?, c.get_host_port_ipv4(3306)?)),
+            Running::Mariadb(c) => Ok((c.get_host()?, c.get_host_port_ipv4(3306)?)),
+        }
+    }
+}
+
 /// A MySQL container started by the workbook; removed when dropped, or when the program ends.
 pub struct DockerServer {
-    container: Container<Mysql>,
+    container: Running,
     url: String,
     image: String,
     startup: Duration,
@@ -96,18 +119,30 @@ impl DockerServer {
             .filter(|i| !i.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_IMAGE.to_owned());
         let (name, tag) = image.rsplit_once(':').unwrap_or((&image, "latest"));
-        let container = Mysql::default()
-            .with_name(name)
-            .with_tag(tag)
-            .with_startup_timeout(Duration::from_secs(300))
-            .start()
-            .with_context(|| format!("cannot start the Docker image {image}"))?;
+        let timeout = Duration::from_secs(300);
+        // NOTE: the two images log different lines when ready, so each has its own module;
+        // waiting for MySQL's lines on a MariaDB image would wait until the timeout.
+        let container = if name.rsplit('/').next().unwrap_or(name) == "mariadb" {
+            Mariadb::default()
+                .with_name(name)
+                .with_tag(tag)
+                .with_startup_timeout(timeout)
+                .start()
+                .map(Running::Mariadb)
+        } else {
+            Mysql::default()
+                .with_name(name)
+                .with_tag(tag)
+                .with_startup_timeout(timeout)
+                .start()
+                .map(Running::Mysql)
+        }
+        .with_context(|| format!("cannot start the Docker image {image}"))?;
         // The container goes when the program does, even when it never drops this value.
         let reaper = Reaper::spawn(r#"docker rm -f -v "$1" >/dev/null 2>&1"#, &[container.id()])
             .context("cannot start the cleanup watchdog (sh)")?;
-        let host = container.get_host().context("no host for the container")?;
-        let port = container
-            .get_host_port_ipv4(3306)
+        let (host, port) = container
+            .endpoint()
             .context("the container exposes no port 3306")?;
         Ok(DockerServer {
             url: format!("mysql://root@{host}:{port}"),
