@@ -70,6 +70,7 @@ pub type DbConn = Object<AsyncMysqlConnection>;
 
 /// Builds a pool of at most `max_size` connections to `url`. Nothing connects yet.
 pub fn session_factory(url: &str, max_size: usize) -> Result<DbPool> {
+    refuse_tls_without_support(url)?;
     let manager = AsyncDieselConnectionManager::<AsyncMysqlConnection>::new(url);
     Pool::builder(manager)
         .max_size(max_size)
@@ -93,6 +94,27 @@ pub async fn session(pool: &DbPool) -> Result<DbConn> {
     }
 }
 // ANCHOR_END: pool
+
+// ANCHOR: tls_guard
+/// Refuses a URL that asks mysql_async for TLS (`require_ssl=true`), because this build has
+/// none: diesel-async compiles mysql_async without TLS, and mysql_async then panics on the
+/// first connection instead of returning an error. The book's chapter says how to add TLS.
+pub fn refuse_tls_without_support(url: &str) -> Result<()> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| anyhow!("{} is not a valid URL: {e}", workbook::redact(url)))?;
+    let wants_tls = parsed
+        .query_pairs()
+        .any(|(key, value)| key == "require_ssl" && value == "true");
+    if wants_tls {
+        anyhow::bail!(
+            "{} asks for TLS (require_ssl=true), but this build of mysql_async has no TLS: \
+             enable its `rustls-tls` feature (see the chapter), or remove the parameter",
+            workbook::redact(url)
+        );
+    }
+    Ok(())
+}
+// ANCHOR_END: tls_guard
 
 // ANCHOR: migrations
 /// The lesson's migrations (`lessons/03-orm/migrations/`), compiled into the binary.
