@@ -193,6 +193,9 @@ pub async fn create_customer(
         .await
     {
         Ok(_) => {}
+        // NOTE: MySQL 8 and MariaDB both report error 1062, which diesel-async maps to
+        // `UniqueViolation`; only the message differs (MySQL 8 names the key
+        // 'customers.UQ_name', MariaDB 'UQ_name'), so match on the kind, never on the text.
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
             return Err(CreateCustomerError::DuplicateName(new.name.to_owned()));
         }
@@ -315,10 +318,10 @@ impl Instrumentation for StatementLog {
 }
 
 /// Runs `work` on `conn` and returns its result with the SQL of every statement it sent.
-pub async fn record_statements<R>(
+pub async fn record_statements<R, E>(
     conn: &mut AsyncMysqlConnection,
-    work: impl AsyncFnOnce(&mut AsyncMysqlConnection) -> QueryResult<R>,
-) -> QueryResult<(R, Vec<String>)> {
+    work: impl AsyncFnOnce(&mut AsyncMysqlConnection) -> Result<R, E>,
+) -> Result<(R, Vec<String>), E> {
     let log = StatementLog::default();
     conn.set_instrumentation(log.clone());
     let result = work(conn).await;
@@ -329,10 +332,10 @@ pub async fn record_statements<R>(
 }
 
 /// Runs `work` on `conn` and returns its result with how many statements it sent.
-pub async fn count_statements<R>(
+pub async fn count_statements<R, E>(
     conn: &mut AsyncMysqlConnection,
-    work: impl AsyncFnOnce(&mut AsyncMysqlConnection) -> QueryResult<R>,
-) -> QueryResult<(R, usize)> {
+    work: impl AsyncFnOnce(&mut AsyncMysqlConnection) -> Result<R, E>,
+) -> Result<(R, usize), E> {
     let (r, statements) = record_statements(conn, work).await?;
     Ok((r, statements.len()))
 }
@@ -347,7 +350,12 @@ struct StatusRow {
 }
 
 /// The server's count of statements this session has sent (`Questions`), the `SHOW` that reads
-/// it included.
+/// it included. Prepared statements count once per execution; preparing and closing them
+/// (`COM_STMT_PREPARE`, `COM_STMT_CLOSE`) do not count.
+///
+/// NOTE: `SHOW SESSION STATUS` works on MySQL 8 and MariaDB alike; MariaDB also has
+/// `information_schema.SESSION_STATUS`, which MySQL 8 removed (it has
+/// `performance_schema.session_status`, which MariaDB fills only when performance_schema is on).
 pub async fn server_questions(conn: &mut AsyncMysqlConnection) -> QueryResult<u64> {
     let row: StatusRow = diesel::sql_query("SHOW SESSION STATUS LIKE 'Questions'")
         .get_result(conn)
@@ -658,6 +666,28 @@ pub async fn all_pages_by_keyset(
     Ok(pages)
 }
 // ANCHOR_END: keyset_page
+
+// ANCHOR: drift
+/// Reads the first page of `customer`'s orders, deletes the first order on it (as another
+/// session might, between a reader's two clicks), then reads the second page both ways.
+/// Returns the items of page 2 by offset and by keyset.
+pub async fn second_page_after_a_delete(
+    conn: &mut AsyncMysqlConnection,
+    customer_id: i16,
+    size: i64,
+) -> QueryResult<(Vec<String>, Vec<String>)> {
+    let page_one = orders_page_by_offset(conn, customer_id, 0, size).await?;
+    // `as_slice()`: diesel's `RunQueryDsl::first` would shadow the slice's `first`.
+    let (Some(gone), Some(last_seen)) = (page_one.as_slice().first(), page_one.last()) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    diesel::delete(gone).execute(conn).await?;
+    let by_offset = orders_page_by_offset(conn, customer_id, 1, size).await?;
+    let by_keyset = orders_page_after(conn, customer_id, last_seen.id, size).await?;
+    let items = |page: Vec<Order>| page.into_iter().map(|o| o.item).collect();
+    Ok((items(by_offset), items(by_keyset)))
+}
+// ANCHOR_END: drift
 
 /// Every order of `customer`, page by page with `OFFSET`, until a page comes back short.
 pub async fn all_pages_by_offset(

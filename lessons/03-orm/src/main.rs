@@ -2,11 +2,13 @@ use anyhow::{Context, Result};
 use lesson_3::models::{Customer, CustomerChanges, NewCustomer, dollars};
 use lesson_3::{CreateCustomerError, TransferError};
 
+// ANCHOR: runtime
 // NOTE: the multi-thread runtime (`#[tokio::main]`'s default) is required: the migration
 // harness calls `tokio::task::block_in_place`, which panics on a current-thread runtime.
 #[tokio::main]
 async fn main() -> Result<()> {
     let db = workbook::lesson_database().await?;
+    // ANCHOR_END: runtime
 
     workbook::step("1", "Schema and models");
     for sql in lesson_3::generated_sql() {
@@ -14,6 +16,7 @@ async fn main() -> Result<()> {
     }
 
     workbook::step("2", "The pool as a session factory");
+    // ANCHOR: step_2
     let pool = lesson_3::session_factory(&db.url, 5)?;
     let conn = lesson_3::session(&pool).await?;
     let (applied, conn) = lesson_3::run_migrations(conn)?;
@@ -25,6 +28,7 @@ async fn main() -> Result<()> {
         status.max_size, status.size, status.available
     );
     let mut conn = lesson_3::session(&pool).await?;
+    // ANCHOR_END: step_2
 
     workbook::step("3", "CRUD");
     let mut created: Vec<i16> = Vec::new();
@@ -241,6 +245,17 @@ async fn main() -> Result<()> {
             );
         }
     }
+    let (by_offset, by_keyset) = lesson_3::second_page_after_a_delete(&mut conn, ids[0], 10)
+        .await
+        .context("cannot page while deleting")?;
+    println!(
+        "after deleting item 1, page 2 by offset: {}",
+        by_offset.join(", ")
+    );
+    println!(
+        "after deleting item 1, page 2 by keyset: {}",
+        by_keyset.join(", ")
+    );
     lesson_3::delete_customers(&mut conn, &ids)
         .await
         .context("cannot delete the customers this step created")?;
