@@ -83,10 +83,16 @@ pub fn session_factory(url: &str, max_size: usize) -> Result<DbPool> {
 pub async fn session(pool: &DbPool) -> Result<DbConn> {
     match tokio::time::timeout(CONNECT_TIMEOUT, pool.get()).await {
         Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(e)) => Err(anyhow!(
-            "cannot connect: {}",
-            workbook::redact_text(&e.to_string())
-        )),
+        Ok(Err(e)) => {
+            let message = workbook::redact_text(&e.to_string());
+            // mysql_async reads the URL, and its parameters are not sqlx's (`ssl-mode`, ...).
+            let hint = if message.contains("URL parameter") {
+                "; diesel-async's URL parameters are mysql_async's, such as require_ssl=true"
+            } else {
+                ""
+            };
+            Err(anyhow!("cannot connect: {message}{hint}"))
+        }
         Err(_) => Err(anyhow!(
             "cannot connect: no answer within {} s",
             CONNECT_TIMEOUT.as_secs()
