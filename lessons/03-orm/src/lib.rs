@@ -147,6 +147,17 @@ pub fn run_migrations(conn: DbConn) -> Result<(Vec<String>, DbConn)> {
 }
 // ANCHOR_END: migrations
 
+// ANCHOR: migrations_blocking
+/// [`run_migrations`] on tokio's blocking thread pool: this works on any tokio runtime, the
+/// current-thread one included, because `block_in_place` is allowed outside the runtime's
+/// worker threads.
+pub async fn run_migrations_on_any_runtime(conn: DbConn) -> Result<(Vec<String>, DbConn)> {
+    tokio::task::spawn_blocking(move || run_migrations(conn))
+        .await
+        .context("the migration task failed")?
+}
+// ANCHOR_END: migrations_blocking
+
 // ---------------------------------------------------------------------------------------------
 // Step 3: CRUD
 // ---------------------------------------------------------------------------------------------

@@ -299,6 +299,27 @@ fn lesson_3_migrations_panic_on_a_current_thread_runtime_as_the_book_shows() -> 
     Ok(())
 }
 
+#[test]
+fn lesson_3_migrations_run_on_a_current_thread_runtime_through_spawn_blocking() -> anyhow::Result<()>
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let db = fresh_database("lesson_3_spawn_blocking").await?;
+        let pool = lesson_3::session_factory(&db.url, 1)?;
+        let conn = lesson_3::session(&pool).await?;
+        let (applied, conn) = lesson_3::run_migrations_on_any_runtime(conn).await?;
+        assert_eq!(applied, ["20240101000001", "20240101000002"]);
+        drop(conn);
+        pool.close();
+        let check = workbook::connect(&db.url).await?;
+        assert_eq!(names(&check).await?, ["Lynn"]);
+        check.close().await;
+        Ok(())
+    })
+}
+
 // --- Step 3: CRUD -----------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
