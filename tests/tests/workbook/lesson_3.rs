@@ -609,23 +609,21 @@ async fn lesson_3_a_refused_transfer_leaves_both_customers_unchanged() -> anyhow
 async fn lesson_3_offset_and_keyset_pages_return_every_order_exactly_once() -> anyhow::Result<()> {
     let db = fresh_database("lesson_3_pages").await?;
     let (pool, mut conn) = migrated(&db).await?;
-    let (ada, grace) = two_customers(&mut conn).await?;
-    for i in 0..7 {
-        lesson_3::add_order(&mut conn, &grace, &format!("other {i}"), 100).await?;
-    }
+    let (_, grace) = two_customers(&mut conn).await?;
+    let check = workbook::connect(&db.url).await?;
     for n in [0usize, 1, 9, 10, 11, 25] {
-        lesson_3::delete_customers(&mut conn, &[]).await?;
-        let customer = if n == 0 {
-            &ada
-        } else {
-            // A new customer for each count, with orders interleaved with Grace's ids.
-            &lesson_3::seed_customers_with_orders(&mut conn, &[&format!("p{n}")], n).await?[0]
-        };
-        let customer = customer.clone();
+        // A new customer for each count, whose orders' ids interleave with Grace's.
+        let name = format!("p{n}");
+        let customer =
+            lesson_3::seed_customers_with_orders(&mut conn, &[&name], 0).await?[0].clone();
+        for i in 0..n {
+            lesson_3::add_order(&mut conn, &customer, &format!("item {i}"), 100).await?;
+            lesson_3::add_order(&mut conn, &grace, &format!("other {i}"), 100).await?;
+        }
         let expected: Vec<i32> =
             sqlx::query_scalar("SELECT id FROM orders WHERE customer_id = ? ORDER BY id")
                 .bind(customer.id)
-                .fetch_all(&workbook::connect(&db.url).await?)
+                .fetch_all(&check)
                 .await?;
         assert_eq!(expected.len(), n);
         for size in [1i64, 3, 10] {
@@ -650,6 +648,7 @@ async fn lesson_3_offset_and_keyset_pages_return_every_order_exactly_once() -> a
             }
         }
     }
+    check.close().await;
     drop(conn);
     pool.close();
     Ok(())
