@@ -233,8 +233,10 @@ fn lesson_3_migrations_panic_on_a_current_thread_runtime_as_the_book_shows() -> 
 
     // Catch what the default panic hook would print for our thread: location and message.
     let seen: Arc<Mutex<Option<String>>> = Arc::default();
-    let previous = std::panic::take_hook();
+    let previous: Arc<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync> =
+        Arc::from(std::panic::take_hook());
     let seen_by_hook = Arc::clone(&seen);
+    let previous_for_others = Arc::clone(&previous);
     std::panic::set_hook(Box::new(move |info| {
         if std::thread::current().name() == Some(THREAD) {
             let location = info.location().map(ToString::to_string).unwrap_or_default();
@@ -243,7 +245,7 @@ fn lesson_3_migrations_panic_on_a_current_thread_runtime_as_the_book_shows() -> 
                 "thread '{THREAD}' panicked at {location}:\n{message}\n"
             ));
         } else {
-            previous(info);
+            previous_for_others(info);
         }
     }));
 
@@ -261,6 +263,8 @@ fn lesson_3_migrations_panic_on_a_current_thread_runtime_as_the_book_shows() -> 
             })
         })?
         .join();
+    // Put the hook that was there back.
+    std::panic::set_hook(Box::new(move |info| previous(info)));
     assert!(
         joined.is_err(),
         "the migrations ran on a current-thread runtime"
