@@ -1,13 +1,705 @@
 //! Lesson 3: the ORM with diesel-async.
+//!
+//! Every test runs on tokio's multi-thread runtime: the migration harness calls
+//! `block_in_place`, which panics on the current-thread one (one test shows that panic).
 
-use workbook::fresh_database;
-use workbook_tests::{LessonCommand, assert_matches_capture};
+use std::sync::{Arc, Mutex, PoisonError};
 
-#[tokio::test]
-async fn lesson_3_binary_prints_what_the_book_shows() -> anyhow::Result<()> {
+use diesel::mysql::Mysql;
+use diesel::query_builder::AsQuery;
+use diesel::{QueryDsl, Table};
+use lesson_3::models::{Customer, CustomerChanges, NewCustomer};
+use lesson_3::schema::{customers, orders};
+use lesson_3::{CreateCustomerError, DbConn, DbPool, TransferError};
+use regex::Regex;
+use sqlx::mysql::MySqlPool;
+use workbook::{FreshDatabase, fresh_database};
+use workbook_tests::{LessonCommand, assert_matches_capture, lesson_dir};
+
+/// A pool on `db` with the lesson's migrations run, and one connection from it.
+async fn migrated(db: &FreshDatabase) -> anyhow::Result<(DbPool, DbConn)> {
+    let pool = lesson_3::session_factory(&db.url, 2)?;
+    let conn = lesson_3::session(&pool).await?;
+    let (_, conn) = lesson_3::run_migrations(conn)?;
+    Ok((pool, conn))
+}
+
+/// A second, independent look at the data: sqlx on the same database.
+async fn names(pool: &MySqlPool) -> anyhow::Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM customers ORDER BY name")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+async fn items(pool: &MySqlPool, customer: &str) -> anyhow::Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT o.item FROM orders o JOIN customers c ON c.id = o.customer_id \
+         WHERE c.name = ? ORDER BY o.id",
+    )
+    .bind(customer)
+    .fetch_all(pool)
+    .await?)
+}
+
+fn new(name: &str) -> NewCustomer<'_> {
+    NewCustomer {
+        name,
+        job: Some("Tester"),
+    }
+}
+
+// --- Step 1 and 2: the schema, the migrations ------------------------------------------------
+
+/// Columns as `schema.rs` declares them: `(name, SQL type, nullable)`, in order, taken from
+/// diesel itself: the names from the SQL of `SELECT all_columns`, the types from the table's
+/// SQL type, a tuple such as `(SmallInt, Text, Nullable<Text>)`.
+fn declared(select_all_sql: &str, sql_types: &str) -> Vec<(String, String, bool)> {
+    let from = select_all_sql
+        .split(" FROM ")
+        .next()
+        .expect("a SELECT has a FROM");
+    let column = Regex::new(r"`\w+`\.`(\w+)`").unwrap();
+    let names: Vec<String> = column
+        .captures_iter(from)
+        .map(|c| c[1].to_owned())
+        .collect();
+    let ty = Regex::new(r"(diesel::sql_types::Nullable<)?diesel::sql_types::(\w+)").unwrap();
+    let types: Vec<(String, bool)> = ty
+        .captures_iter(sql_types)
+        .filter(|c| &c[2] != "Nullable")
+        .map(|c| (c[2].to_owned(), c.get(1).is_some()))
+        .collect();
+    assert_eq!(names.len(), types.len(), "{select_all_sql} / {sql_types}");
+    names
+        .into_iter()
+        .zip(types)
+        .map(|(n, (t, null))| (n, t, null))
+        .collect()
+}
+
+/// The MySQL column types that each diesel SQL type in this schema may stand for.
+fn mysql_types_for(diesel_type: &str) -> &'static [&'static str] {
+    match diesel_type {
+        "SmallInt" => &["smallint"],
+        "Integer" => &["int"],
+        "BigInt" => &["bigint"],
+        "Text" => &[
+            "varchar",
+            "char",
+            "text",
+            "tinytext",
+            "mediumtext",
+            "longtext",
+        ],
+        other => panic!("add {other} to mysql_types_for"),
+    }
+}
+
+async fn created_columns(
+    pool: &MySqlPool,
+    table: &str,
+) -> anyhow::Result<Vec<(String, String, bool)>> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT CAST(COLUMN_NAME AS CHAR), CAST(DATA_TYPE AS CHAR), CAST(IS_NULLABLE AS CHAR) \
+         FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+    )
+    .bind(table)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(n, t, null)| (n, t.to_lowercase(), null == "YES"))
+        .collect())
+}
+
+fn assert_agree(
+    table: &str,
+    declared: &[(String, String, bool)],
+    created: &[(String, String, bool)],
+) {
+    let declared_names: Vec<&str> = declared.iter().map(|c| c.0.as_str()).collect();
+    let created_names: Vec<&str> = created.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(
+        declared_names, created_names,
+        "{table}: schema.rs and the migrations name different columns"
+    );
+    for ((name, diesel_type, nullable), (_, mysql_type, is_nullable)) in
+        declared.iter().zip(created)
+    {
+        assert!(
+            mysql_types_for(diesel_type).contains(&mysql_type.as_str()),
+            "{table}.{name}: schema.rs says {diesel_type}, the migrations create {mysql_type}"
+        );
+        assert_eq!(
+            nullable, is_nullable,
+            "{table}.{name}: schema.rs and the migrations disagree on NULL"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lesson_3_schema_rs_agrees_with_what_the_migrations_create() -> anyhow::Result<()> {
+    let db = fresh_database("lesson_3_schema").await?;
+    let (pool, conn) = migrated(&db).await?;
+    drop(conn);
+    let sqlx_pool = workbook::connect(&db.url).await?;
+
+    let customers_declared = declared(
+        &diesel::debug_query::<Mysql, _>(&customers::table.select(customers::table::all_columns()))
+            .to_string(),
+        std::any::type_name::<<customers::table as AsQuery>::SqlType>(),
+    );
+    assert_eq!(customers_declared.len(), 3);
+    assert_agree(
+        "customers",
+        &customers_declared,
+        &created_columns(&sqlx_pool, "customers").await?,
+    );
+
+    let orders_declared = declared(
+        &diesel::debug_query::<Mysql, _>(&orders::table.select(orders::table::all_columns()))
+            .to_string(),
+        std::any::type_name::<<orders::table as AsQuery>::SqlType>(),
+    );
+    assert_eq!(orders_declared.len(), 4);
+    assert_agree(
+        "orders",
+        &orders_declared,
+        &created_columns(&sqlx_pool, "orders").await?,
+    );
+
+    sqlx_pool.close().await;
+    pool.close();
+    Ok(())
+}
+
+async fn show_create(pool: &MySqlPool, table: &str) -> anyhow::Result<String> {
+    let sql = format!("SHOW CREATE TABLE `{table}`");
+    let (_, create): (String, String) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_one(pool)
+        .await?;
+    // The next AUTO_INCREMENT value depends on what was inserted, not on the migrations.
+    let counter = Regex::new(r" AUTO_INCREMENT=\d+").unwrap();
+    Ok(counter.replace(&create, "").into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lesson_3_migrations_create_the_shared_schemas_tables_and_coexist_with_it()
+-> anyhow::Result<()> {
+    // One database migrated by the workbook's shared schema (sqlx), one by the lesson (diesel).
+    let shared = fresh_database("lesson_3_shared").await?;
+    let shared_pool = workbook::connect(&shared.url).await?;
+    workbook::migrate(&shared_pool).await?;
+    let own = fresh_database("lesson_3_own").await?;
+    let (pool, conn) = migrated(&own).await?;
+    drop(conn);
+    let own_pool = workbook::connect(&own.url).await?;
+    for table in ["customers", "orders"] {
+        assert_eq!(
+            show_create(&shared_pool, table).await?,
+            show_create(&own_pool, table).await?,
+            "{table} differs"
+        );
+    }
+    assert_eq!(names(&own_pool).await?, ["Lynn"], "the seed row");
+
+    // Each runs cleanly on top of the other, and the seed row stays single.
+    workbook::migrate(&own_pool).await?;
+    let (pool_on_shared, conn) = migrated(&shared).await?;
+    drop(conn);
+    assert_eq!(names(&own_pool).await?, ["Lynn"]);
+    assert_eq!(names(&shared_pool).await?, ["Lynn"]);
+
+    // A second run of the lesson's migrations applies nothing new.
+    let (applied, _) = lesson_3::run_migrations(lesson_3::session(&pool).await?)?;
+    assert_eq!(applied, ["20240101000001", "20240101000002"]);
+
+    pool_on_shared.close();
+    pool.close();
+    shared_pool.close().await;
+    own_pool.close().await;
+    Ok(())
+}
+
+#[test]
+fn lesson_3_migrations_panic_on_a_current_thread_runtime_as_the_book_shows() -> anyhow::Result<()> {
+    const THREAD: &str = "main";
+    let outer = tokio::runtime::Runtime::new()?;
+    let db = outer.block_on(fresh_database("lesson_3_current_thread"))?;
+    let url = db.url.clone();
+
+    // Catch what the default panic hook would print for our thread: location and message.
+    let seen: Arc<Mutex<Option<String>>> = Arc::default();
+    let previous: Arc<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync> =
+        Arc::from(std::panic::take_hook());
+    let seen_by_hook = Arc::clone(&seen);
+    let previous_for_others = Arc::clone(&previous);
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some(THREAD) {
+            let location = info.location().map(ToString::to_string).unwrap_or_default();
+            let message = info.payload_as_str().unwrap_or("<not a string>");
+            *seen_by_hook.lock().unwrap_or_else(PoisonError::into_inner) = Some(format!(
+                "thread '{THREAD}' panicked at {location}:\n{message}\n"
+            ));
+        } else {
+            previous_for_others(info);
+        }
+    }));
+
+    let joined = std::thread::Builder::new()
+        .name(THREAD.to_owned())
+        .spawn(move || {
+            // What `#[tokio::main(flavor = "current_thread")]` builds.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let pool = lesson_3::session_factory(&url, 1)?;
+                let conn = lesson_3::session(&pool).await?;
+                lesson_3::run_migrations(conn).map(|_| ())
+            })
+        })?
+        .join();
+    // Put the hook that was there back.
+    std::panic::set_hook(Box::new(move |info| previous(info)));
+    assert!(
+        joined.is_err(),
+        "the migrations ran on a current-thread runtime"
+    );
+    let printed = seen
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+        .expect("the hook saw the panic");
+    assert!(
+        printed.contains("can call blocking only when running on the multi-threaded runtime"),
+        "{printed}"
+    );
+
+    // The path of the source file is the machine's; keep it from the crate's folder on.
+    let from_crate = Regex::new(r"at \S*/(\w[\w-]*-\d+\.\d+\.\d+)/").unwrap();
+    let printed = from_crate.replace(&printed, "at .../$1/").into_owned();
+    let path = lesson_dir("lesson-3")
+        .join("captured")
+        .join("current-thread-panic.txt");
+    if std::env::var("WORKBOOK_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &printed)?;
+    } else {
+        let captured = std::fs::read_to_string(&path)?;
+        // Only the line and column move between tokio releases.
+        let position = Regex::new(r"\.rs:\d+:\d+:").unwrap();
+        let masked = |s: &str| workbook_tests::mask(&position.replace_all(s, ".rs:LINE:COL:"), &[]);
+        assert_eq!(
+            masked(&captured),
+            masked(&printed),
+            "{} is out of date: run with WORKBOOK_BLESS=1",
+            path.display()
+        );
+    }
+    drop(db);
+    Ok(())
+}
+
+#[test]
+fn lesson_3_migrations_run_on_a_current_thread_runtime_through_spawn_blocking() -> anyhow::Result<()>
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let db = fresh_database("lesson_3_spawn_blocking").await?;
+        let pool = lesson_3::session_factory(&db.url, 1)?;
+        let conn = lesson_3::session(&pool).await?;
+        let (applied, conn) = lesson_3::run_migrations_on_any_runtime(conn).await?;
+        assert_eq!(applied, ["20240101000001", "20240101000002"]);
+        drop(conn);
+        pool.close();
+        let check = workbook::connect(&db.url).await?;
+        assert_eq!(names(&check).await?, ["Lynn"]);
+        check.close().await;
+        Ok(())
+    })
+}
+
+// --- Step 3: CRUD -----------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lesson_3_crud_changes_exactly_the_rows_it_says() -> anyhow::Result<()> {
+    let db = fresh_database("lesson_3_crud").await?;
+    let (pool, mut conn) = migrated(&db).await?;
+    let check = workbook::connect(&db.url).await?;
+
+    let ada = lesson_3::create_customer(
+        &mut conn,
+        &NewCustomer {
+            name: "Ada",
+            job: Some("Engineer"),
+        },
+    )
+    .await?;
+    let (id, job): (i16, Option<String>) =
+        sqlx::query_as("SELECT id, job FROM customers WHERE name = 'Ada'")
+            .fetch_one(&check)
+            .await?;
+    assert_eq!(
+        ada.id, id,
+        "LAST_INSERT_ID() read back the row just inserted"
+    );
+    assert_eq!(job.as_deref(), Some("Engineer"));
+
+    let many = lesson_3::create_customers(
+        &mut conn,
+        &[
+            new("Grace"),
+            NewCustomer {
+                name: "Margaret",
+                job: None,
+            },
+        ],
+    )
+    .await?;
+    assert_eq!(many.len(), 2);
+    let margaret = many.iter().find(|c| c.name == "Margaret").unwrap();
+    assert_eq!(
+        margaret.job.as_deref(),
+        Some(""),
+        "None in an Insertable means DEFAULT, which is ''"
+    );
+    assert_eq!(names(&check).await?, ["Ada", "Grace", "Lynn", "Margaret"]);
+
+    let found = lesson_3::customers_with_job_like(&mut conn, "e", 2).await?;
+    let found: Vec<&str> = found.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(found, ["Ada", "Grace"], "filter, order by name, limit 2");
+    assert_eq!(
+        lesson_3::find_customer(&mut conn, ada.id).await?,
+        Some(ada.clone())
+    );
+    assert_eq!(lesson_3::find_customer(&mut conn, -1).await?, None);
+
+    let ada = lesson_3::update_customer(
+        &mut conn,
+        &ada,
+        &CustomerChanges {
+            job: Some(None),
+            ..CustomerChanges::default()
+        },
+    )
+    .await?;
+    assert_eq!(ada.job, None, "Some(None) sets NULL");
+    let job: Option<String> = sqlx::query_scalar("SELECT job FROM customers WHERE name = 'Ada'")
+        .fetch_one(&check)
+        .await?;
+    assert_eq!(job, None);
+    let grace = lesson_3::update_customer(
+        &mut conn,
+        &many[0],
+        &CustomerChanges {
+            name: Some("Grace H."),
+            ..CustomerChanges::default()
+        },
+    )
+    .await?;
+    assert_eq!(
+        grace.job.as_deref(),
+        Some("Tester"),
+        "None leaves a column alone"
+    );
+
+    let deleted = lesson_3::delete_customers(&mut conn, &[ada.id, grace.id]).await?;
+    assert_eq!(deleted, 2);
+    assert_eq!(names(&check).await?, ["Lynn", "Margaret"]);
+
+    check.close().await;
+    drop(conn);
+    pool.close();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lesson_3_a_duplicate_name_is_a_typed_error_and_inserts_nothing() -> anyhow::Result<()> {
+    let db = fresh_database("lesson_3_duplicate").await?;
+    let (pool, mut conn) = migrated(&db).await?;
+    let result = lesson_3::create_customer(&mut conn, &new("Lynn")).await;
+    match result {
+        Err(CreateCustomerError::DuplicateName(name)) => assert_eq!(name, "Lynn"),
+        other => panic!("expected DuplicateName, got {other:?}"),
+    }
+    let check = workbook::connect(&db.url).await?;
+    assert_eq!(names(&check).await?, ["Lynn"]);
+    let job: Option<String> = sqlx::query_scalar("SELECT job FROM customers")
+        .fetch_one(&check)
+        .await?;
+    assert_eq!(job.as_deref(), Some("Backend Developer"), "unchanged");
+    check.close().await;
+    drop(conn);
+    pool.close();
+    Ok(())
+}
+
+// --- Step 4: relationships and N+1 ------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lesson_3_eager_loading_takes_two_statements_for_1_10_and_100_customers()
+-> anyhow::Result<()> {
+    let db = fresh_database("lesson_3_eager").await?;
+    let (pool, mut conn) = migrated(&db).await?;
+    for n in [1usize, 10, 100] {
+        let names: Vec<String> = (0..n).map(|i| format!("c{n}-{i:03}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let seeded = lesson_3::seed_customers_with_orders(&mut conn, &names, 3).await?;
+        assert_eq!(seeded.len(), n);
+
+        let before = lesson_3::server_questions(&mut conn).await?;
+        let (eager, eager_count) = lesson_3::count_statements(&mut conn, async |conn| {
+            lesson_3::customers_with_orders_eager(conn, &names).await
+        })
+        .await?;
+        let middle = lesson_3::server_questions(&mut conn).await?;
+        let (naive, naive_count) = lesson_3::count_statements(&mut conn, async |conn| {
+            lesson_3::customers_with_orders_naive(conn, &names).await
+        })
+        .await?;
+        let after = lesson_3::server_questions(&mut conn).await?;
+
+        assert_eq!(eager_count, 2, "eager loading for {n} customers");
+        assert_eq!(naive_count, 1 + n, "the naive way for {n} customers");
+        // The server counts the same statements (each SHOW counts itself once).
+        assert_eq!(
+            middle - before - 1,
+            2,
+            "the server's count, eager, {n} customers"
+        );
+        assert_eq!(
+            (after - middle - 1) as usize,
+            1 + n,
+            "the server's count, naive, {n} customers"
+        );
+        assert_eq!(eager, naive, "both ways load the same");
+        assert_eq!(eager.len(), n);
+        for (customer, orders) in &eager {
+            assert_eq!(orders.len(), 3, "{}", customer.name);
+            assert!(orders.iter().all(|o| o.customer_id == customer.id));
+        }
+        let ids: Vec<i16> = seeded.iter().map(|c| c.id).collect();
+        lesson_3::delete_customers(&mut conn, &ids).await?;
+    }
+    drop(conn);
+    pool.close();
+    Ok(())
+}
+
+// --- Step 5: transactions ---------------------------------------------------------------------
+
+async fn two_customers(conn: &mut DbConn) -> anyhow::Result<(Customer, Customer)> {
+    let mut seeded = lesson_3::seed_customers_with_orders(conn, &["Ada", "Grace"], 0).await?;
+    let grace = seeded.pop().unwrap();
+    let ada = seeded.pop().unwrap();
+    Ok((ada, grace))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lesson_3_a_rolled_back_transaction_leaves_no_trace() -> anyhow::Result<()> {
+    let db = fresh_database("lesson_3_rollback").await?;
+    let (pool, mut conn) = migrated(&db).await?;
+    let (ada, _) = two_customers(&mut conn).await?;
+    let check = workbook::connect(&db.url).await?;
+    let orders_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(&check)
+        .await?;
+
+    let err = lesson_3::add_orders_then_fail(&mut conn, &ada)
+        .await
+        .expect_err("the transaction fails on purpose");
+    assert_eq!(err.to_string(), "the card was declined");
+    assert_eq!(items(&check, "Ada").await?, Vec::<String>::new());
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(&check)
+        .await?;
+    assert_eq!(count, orders_before);
+    // The connection is usable and outside any transaction afterwards.
+    lesson_3::add_order(&mut conn, &ada, "pen", 150).await?;
+    assert_eq!(items(&check, "Ada").await?, ["pen"], "autocommit again");
+
+    check.close().await;
+    drop(conn);
+    pool.close();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lesson_3_a_failed_nested_transaction_rolls_back_only_to_its_savepoint()
+-> anyhow::Result<()> {
+    let db = fresh_database("lesson_3_savepoint").await?;
+    let (pool, mut conn) = migrated(&db).await?;
+    let (ada, _) = two_customers(&mut conn).await?;
+    let (inner_error, statements) = lesson_3::record_statements(&mut conn, async |conn| {
+        lesson_3::nested_transaction(conn, &ada).await
+    })
+    .await?;
+    assert_eq!(inner_error, "the rug is out of stock");
+    let check = workbook::connect(&db.url).await?;
+    assert_eq!(
+        items(&check, "Ada").await?,
+        ["lamp"],
+        "the outer insert committed, the inner one was rolled back"
+    );
+    let control: Vec<&str> = statements
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.starts_with("INSERT"))
+        .collect();
+    assert_eq!(
+        control,
+        [
+            "BEGIN",
+            "SAVEPOINT diesel_savepoint_1",
+            "ROLLBACK TO SAVEPOINT diesel_savepoint_1",
+            "COMMIT"
+        ]
+    );
+    check.close().await;
+    drop(conn);
+    pool.close();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lesson_3_a_refused_transfer_leaves_both_customers_unchanged() -> anyhow::Result<()> {
+    let db = fresh_database("lesson_3_transfer").await?;
+    let (pool, mut conn) = migrated(&db).await?;
+    let (ada, grace) = two_customers(&mut conn).await?;
+    lesson_3::add_order(&mut conn, &ada, "monitor", 20_000).await?;
+    lesson_3::add_order(&mut conn, &ada, "keyboard", 8_000).await?;
+    lesson_3::add_order(&mut conn, &grace, "laptop", 150_000).await?;
+    let check = workbook::connect(&db.url).await?;
+
+    let refused = lesson_3::transfer_orders(&mut conn, &ada, &grace, 160_000).await;
+    match refused {
+        Err(TransferError::OverLimit {
+            total_cents,
+            limit_cents,
+        }) => {
+            assert_eq!(
+                total_cents, 178_000,
+                "the UPDATE had run when the check failed"
+            );
+            assert_eq!(limit_cents, 160_000);
+        }
+        other => panic!("expected OverLimit, got {other:?}"),
+    }
+    assert_eq!(items(&check, "Ada").await?, ["monitor", "keyboard"]);
+    assert_eq!(items(&check, "Grace").await?, ["laptop"]);
+
+    let moved = lesson_3::transfer_orders(&mut conn, &ada, &grace, 200_000).await?;
+    assert_eq!(moved, 2);
+    assert_eq!(items(&check, "Ada").await?, Vec::<String>::new());
+    assert_eq!(
+        items(&check, "Grace").await?,
+        ["monitor", "keyboard", "laptop"]
+    );
+
+    check.close().await;
+    drop(conn);
+    pool.close();
+    Ok(())
+}
+
+// --- Step 6: pagination -----------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lesson_3_offset_and_keyset_pages_return_every_order_exactly_once() -> anyhow::Result<()> {
+    let db = fresh_database("lesson_3_pages").await?;
+    let (pool, mut conn) = migrated(&db).await?;
+    let (_, grace) = two_customers(&mut conn).await?;
+    let check = workbook::connect(&db.url).await?;
+    for n in [0usize, 1, 9, 10, 11, 25] {
+        // A new customer for each count, whose orders' ids interleave with Grace's.
+        let name = format!("p{n}");
+        let customer =
+            lesson_3::seed_customers_with_orders(&mut conn, &[&name], 0).await?[0].clone();
+        for i in 0..n {
+            lesson_3::add_order(&mut conn, &customer, &format!("item {i}"), 100).await?;
+            lesson_3::add_order(&mut conn, &grace, &format!("other {i}"), 100).await?;
+        }
+        let expected: Vec<i32> =
+            sqlx::query_scalar("SELECT id FROM orders WHERE customer_id = ? ORDER BY id")
+                .bind(customer.id)
+                .fetch_all(&check)
+                .await?;
+        assert_eq!(expected.len(), n);
+        for size in [1i64, 3, 10] {
+            for (kind, pages) in [
+                (
+                    "offset",
+                    lesson_3::all_pages_by_offset(&mut conn, customer.id, size).await?,
+                ),
+                (
+                    "keyset",
+                    lesson_3::all_pages_by_keyset(&mut conn, customer.id, size).await?,
+                ),
+            ] {
+                assert!(
+                    pages
+                        .iter()
+                        .all(|p| !p.is_empty() && p.len() as i64 <= size),
+                    "{kind}: pages of at most {size}, none empty"
+                );
+                let ids: Vec<i32> = pages.iter().flatten().map(|o| o.id).collect();
+                assert_eq!(ids, expected, "{kind}, {n} orders, pages of {size}");
+            }
+        }
+    }
+    check.close().await;
+    drop(conn);
+    pool.close();
+    Ok(())
+}
+
+// --- The binary -------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lesson_3_binary_prints_what_the_book_shows_and_a_second_run_prints_the_same()
+-> anyhow::Result<()> {
     let db = fresh_database("lesson_3_binary").await?;
-    let run = LessonCommand::new("lesson-3", Some(&db.url)).run();
-    run.assert_success();
-    assert_matches_capture("lesson-3", &run.stdout, &[]);
+    let first = LessonCommand::new("lesson-3", Some(&db.url)).run();
+    first.assert_success();
+    assert!(
+        first
+            .stdout
+            .contains("eager, belonging_to + grouped_by: 2 statements"),
+        "{}",
+        first.stdout
+    );
+    assert_matches_capture("lesson-3", &first.stdout, &[]);
+    let second = LessonCommand::new("lesson-3", Some(&db.url)).run();
+    second.assert_success();
+    assert_eq!(first.stdout, second.stdout);
+    // What each step added is gone again: only the seed row is left.
+    let check = workbook::connect(&db.url).await?;
+    assert_eq!(names(&check).await?, ["Lynn"]);
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(&check)
+        .await?;
+    assert_eq!(orders, 0);
+    check.close().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lesson_3_binary_refuses_a_url_that_asks_for_tls_in_one_line_instead_of_panicking()
+-> anyhow::Result<()> {
+    let db = fresh_database("lesson_3_tls").await?;
+    let url = format!("{}?require_ssl=true", db.url);
+    let run = LessonCommand::new("lesson-3", Some(&url)).run();
+    assert_eq!(run.code(), Some(1), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("asks for TLS (require_ssl=true)"),
+        "{}",
+        run.stderr
+    );
     Ok(())
 }

@@ -1,16 +1,115 @@
 //! Lesson 3's exercises: these fail until the exercises are solved.
 
-use workbook::fresh_database;
+use lesson_3::models::{Customer, NewCustomer};
+use lesson_3::{DbConn, DbPool, RenameOutcome};
+use workbook::{FreshDatabase, fresh_database};
 
-#[tokio::test]
-async fn exercise_3_1_counts_customers_with_a_job() -> anyhow::Result<()> {
+/// A pool on `db` with the lesson's migrations run, and one connection from it.
+async fn migrated(db: &FreshDatabase) -> anyhow::Result<(DbPool, DbConn)> {
+    let pool = lesson_3::session_factory(&db.url, 2)?;
+    let conn = lesson_3::session(&pool).await?;
+    let (_, conn) = lesson_3::run_migrations(conn)?;
+    Ok((pool, conn))
+}
+
+/// Ada with two orders, Grace with one, Margaret with none (and the seed row Lynn, with none).
+async fn shop(conn: &mut DbConn) -> anyhow::Result<Vec<Customer>> {
+    let customers =
+        lesson_3::seed_customers_with_orders(conn, &["Ada", "Grace", "Margaret"], 0).await?;
+    lesson_3::add_order(conn, &customers[0], "keyboard", 8_000).await?;
+    lesson_3::add_order(conn, &customers[0], "monitor", 20_000).await?;
+    lesson_3::add_order(conn, &customers[1], "compiler", 99).await?;
+    Ok(customers)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_3_1_lists_the_customers_without_orders() -> anyhow::Result<()> {
     let db = fresh_database("exercise_3_1").await?;
-    let pool = workbook::connect(&db.url).await?;
-    workbook::migrate(&pool).await?;
-    sqlx::query("INSERT INTO customers (name, job) VALUES ('Ada', ''), ('Grace', NULL)")
-        .execute(&pool)
-        .await?;
-    assert_eq!(lesson_3::exercises::customers_with_a_job(&pool).await?, 1);
-    pool.close().await;
+    let (pool, mut conn) = migrated(&db).await?;
+    shop(&mut conn).await?;
+    let names = lesson_3::exercises::customers_without_orders(&mut conn).await?;
+    assert_eq!(names, ["Lynn", "Margaret"]);
+    drop(conn);
+    pool.close();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_3_2_totals_every_customers_orders_in_at_most_two_statements() -> anyhow::Result<()>
+{
+    let db = fresh_database("exercise_3_2").await?;
+    let (pool, mut conn) = migrated(&db).await?;
+    shop(&mut conn).await?;
+    let (totals, statements) = lesson_3::count_statements(&mut conn, async |conn| {
+        lesson_3::exercises::order_totals(conn).await
+    })
+    .await?;
+    assert_eq!(
+        totals,
+        [
+            ("Ada".to_owned(), 28_000),
+            ("Grace".to_owned(), 99),
+            ("Lynn".to_owned(), 0),
+            ("Margaret".to_owned(), 0),
+        ]
+    );
+    assert!(statements <= 2, "{statements} statements: that is N+1");
+
+    // Twenty more customers must not cost a single statement more.
+    let names: Vec<String> = (0..20).map(|i| format!("extra {i:02}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    lesson_3::seed_customers_with_orders(&mut conn, &names, 2).await?;
+    let (totals, statements) = lesson_3::count_statements(&mut conn, async |conn| {
+        lesson_3::exercises::order_totals(conn).await
+    })
+    .await?;
+    assert_eq!(totals.len(), 24);
+    assert!(totals.contains(&("extra 07".to_owned(), 300)));
+    assert!(statements <= 2, "{statements} statements: that is N+1");
+    drop(conn);
+    pool.close();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_3_3_tells_a_rename_from_a_missing_customer_and_a_taken_name() -> anyhow::Result<()>
+{
+    let db = fresh_database("exercise_3_3").await?;
+    let (pool, mut conn) = migrated(&db).await?;
+    let customers = shop(&mut conn).await?;
+    let ada = &customers[0];
+    let rename = lesson_3::exercises::rename_customer;
+
+    assert_eq!(
+        rename(&mut conn, ada.id, "Ada L.").await?,
+        RenameOutcome::Renamed
+    );
+    assert_eq!(
+        rename(&mut conn, ada.id, "Ada L.").await?,
+        RenameOutcome::Renamed,
+        "renaming to the same name still finds the row"
+    );
+    assert_eq!(
+        rename(&mut conn, ada.id, "Grace").await?,
+        RenameOutcome::NameTaken
+    );
+    assert_eq!(
+        rename(&mut conn, -1, "Nobody").await?,
+        RenameOutcome::NotFound
+    );
+    let now = lesson_3::find_customer(&mut conn, ada.id).await?;
+    assert_eq!(now.map(|c| c.name).as_deref(), Some("Ada L."));
+
+    // The connection is still usable after the refused rename.
+    lesson_3::create_customer(
+        &mut conn,
+        &NewCustomer {
+            name: "Katherine",
+            job: None,
+        },
+    )
+    .await?;
+    drop(conn);
+    pool.close();
     Ok(())
 }
