@@ -48,6 +48,8 @@ pub fn write_pool_size_chart(rows: &[Row], path: &Path) -> Result<()> {
         .map_err(|e| draw(&e))?;
     chart
         .configure_mesh()
+        .light_line_style(WHITE)
+        .y_labels(12)
         .x_desc("pool size (max_connections)")
         .y_desc("wall time, ms")
         .x_label_formatter(&|x| format!("{x:.0}"))

@@ -213,9 +213,13 @@ async fn main() -> Result<()> {
     print_header();
     mixed.iter().for_each(print_strategy);
     if let (Some(first), Some(last)) = (conc_rows.first(), conc_rows.last()) {
+        let job = |c: &lesson_4::Customer| c.job.clone().unwrap_or_else(|| "NULL".into());
         println!(
-            "rows read back: {:?} ({:?}) ... {:?} ({:?}); all deleted again",
-            first.name, first.job, last.name, last.job
+            "rows read back: {} ({}) ... {} ({}); all deleted again",
+            first.name,
+            job(first),
+            last.name,
+            job(last)
         );
     }
     report.mixed = mixed;
