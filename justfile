@@ -30,6 +30,18 @@ exercise N:
 solutions:
     cargo test -p workbook-tests --features solutions -- exercises::
 
+# Refresh the sqlx offline cache (`.sqlx/`) of every lesson that has one, against a fresh
+# database with the shared migrations on a throwaway local server, as CI checks it.
+sqlx-prepare:
+    cargo build --quiet -p workbook --bin with-database
+    for dir in lessons/*/; do \
+        if [ -d "$dir.sqlx" ]; then \
+            echo "$dir"; \
+            (cd "$dir" && env -u DATABASE_URL WORKBOOK_SERVER=local \
+                cargo run --quiet -p workbook --bin with-database -- cargo sqlx prepare); \
+        fi; \
+    done
+
 # Build the book into book/book.
 book:
     mdbook build book
