@@ -309,10 +309,11 @@ fn lesson_1_stale_offline_cache_fails_the_build_with_the_error_the_book_shows() 
         .args([
             "check",
             "--quiet",
-            "-p",
-            "lesson-1",
+            // The whole workspace's feature set, as `cargo clippy --workspace --all-targets`
+            // builds it, so that the dependencies are already checked.
+            "--workspace",
             "--features",
-            "stale-cache-demo",
+            "lesson-1/stale-cache-demo",
             "--example",
             "stale-cache",
         ])
