@@ -39,6 +39,7 @@ pub struct Customer {
 /// `RUST_LOG=sqlx=info` shows every statement; without `RUST_LOG` only warnings (such as slow
 /// statements) are shown. A `RUST_LOG` that is not a valid filter is a one-line error.
 pub fn init_logging() -> Result<()> {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     use tracing_subscriber::filter::LevelFilter;
 
@@ -49,6 +50,8 @@ pub fn init_logging() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours for a terminal, plain text for a file or a pipe.
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init()
         .map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
 }
