@@ -46,7 +46,9 @@ pub fn init_logging() -> Result<()> {
     let filter = EnvFilter::builder()
         .with_default_directive(LevelFilter::WARN.into())
         .from_env()
-        .context("RUST_LOG is not a valid log filter; try RUST_LOG=sqlx=info")?;
+        .map_err(|e| {
+            anyhow::anyhow!("RUST_LOG is not a valid log filter ({e}); try RUST_LOG=sqlx=info")
+        })?;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

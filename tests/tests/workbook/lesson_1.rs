@@ -295,6 +295,7 @@ async fn lesson_1_bad_rust_log_is_a_one_line_error() -> anyhow::Result<()> {
         run.stderr
     );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
     Ok(())
 }
 
