@@ -30,8 +30,9 @@ exercise N:
 solutions:
     cargo test -p workbook-tests --features solutions -- exercises::
 
-# Refresh the sqlx offline cache (`.sqlx/`) of every lesson that has one, against a fresh
-# database with the shared migrations on a throwaway local server, as CI checks it.
+# The cache is made against a fresh database with the shared migrations on a throwaway local
+# server (`with-database`), the way CI checks it.
+# Refresh the sqlx offline caches (`lessons/*/.sqlx/`) after changing a `query!`.
 sqlx-prepare:
     cargo build --quiet -p workbook --bin with-database
     for dir in lessons/*/; do \
