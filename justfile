@@ -30,6 +30,19 @@ exercise N:
 solutions:
     cargo test -p workbook-tests --features solutions -- exercises::
 
+# The cache is made against a fresh database with the shared migrations on a throwaway local
+# server (`with-database`), the way CI checks it.
+# Refresh the sqlx offline caches (`lessons/*/.sqlx/`) after changing a `query!`.
+sqlx-prepare:
+    cargo build --quiet -p workbook --bin with-database
+    for dir in lessons/*/; do \
+        if [ -d "$dir.sqlx" ]; then \
+            echo "$dir"; \
+            (cd "$dir" && env -u DATABASE_URL WORKBOOK_SERVER=local \
+                cargo run --quiet -p workbook --bin with-database -- cargo sqlx prepare); \
+        fi; \
+    done
+
 # Build the book into book/book, failing on any mdBook error or warning (a missing include).
 book:
     book/check/build.sh

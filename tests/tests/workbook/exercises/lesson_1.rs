@@ -2,15 +2,76 @@
 
 use workbook::fresh_database;
 
+async fn customers(pool: &sqlx::MySqlPool) -> anyhow::Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM customers ORDER BY name")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
 #[tokio::test]
-async fn exercise_1_1_counts_customers_with_a_job() -> anyhow::Result<()> {
+async fn exercise_1_1_counts_customers_with_a_job_that_is_neither_empty_nor_null()
+-> anyhow::Result<()> {
     let db = fresh_database("exercise_1_1").await?;
     let pool = workbook::connect(&db.url).await?;
     workbook::migrate(&pool).await?;
     sqlx::query("INSERT INTO customers (name, job) VALUES ('Ada', ''), ('Grace', NULL)")
         .execute(&pool)
         .await?;
+    sqlx::query("INSERT INTO customers (name) VALUES ('Edsger')")
+        .execute(&pool)
+        .await?;
+    // Lynn (the seed row) is the only one with a job.
     assert_eq!(lesson_1::exercises::customers_with_a_job(&pool).await?, 1);
+    pool.close().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn exercise_1_2_renames_a_customer_and_says_whether_anyone_was_renamed() -> anyhow::Result<()>
+{
+    let db = fresh_database("exercise_1_2").await?;
+    let pool = workbook::connect(&db.url).await?;
+    workbook::migrate(&pool).await?;
+    let hostile = "Lynn'; DELETE FROM customers; --";
+    assert!(lesson_1::exercises::rename_customer(&pool, "Lynn", hostile).await?);
+    assert_eq!(
+        customers(&pool).await?,
+        [hostile],
+        "the new name is stored verbatim"
+    );
+    assert!(!lesson_1::exercises::rename_customer(&pool, "Nobody", "Somebody").await?);
+    assert_eq!(
+        customers(&pool).await?,
+        [hostile],
+        "renaming nobody changes nothing"
+    );
+    pool.close().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn exercise_1_3_inserts_all_customers_or_none_of_them() -> anyhow::Result<()> {
+    let db = fresh_database("exercise_1_3").await?;
+    let pool = workbook::connect(&db.url).await?;
+    workbook::migrate(&pool).await?;
+    let failed = lesson_1::exercises::insert_all_or_none(
+        &pool,
+        &[
+            ("Ada", "Analyst"),
+            ("Lynn", "Duplicate"),
+            ("Grace", "Admiral"),
+        ],
+    )
+    .await;
+    assert!(failed.is_err(), "a duplicate name is an error");
+    assert_eq!(customers(&pool).await?, ["Lynn"], "nothing of it stayed");
+    let inserted =
+        lesson_1::exercises::insert_all_or_none(&pool, &[("Ada", "Analyst"), ("Grace", "Admiral")])
+            .await?;
+    assert_eq!(inserted, 2);
+    assert_eq!(customers(&pool).await?, ["Ada", "Grace", "Lynn"]);
     pool.close().await;
     Ok(())
 }
