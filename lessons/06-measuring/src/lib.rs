@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use diesel::prelude::{Insertable, Queryable, Selectable};
+use diesel::prelude::{Queryable, Selectable};
 use rand::Rng;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -53,11 +53,7 @@ pub struct BenchCustomer {
 }
 
 /// A row to insert (W4, and the seed): the server picks the id.
-///
-/// `treat_none_as_null`: without it, diesel inserts a `None` as `DEFAULT` (here `''`), not
-/// NULL, and diesel's rows would differ from the other stacks'. The tests caught that.
-#[derive(Debug, Clone, PartialEq, Eq, Insertable, Serialize)]
-#[diesel(table_name = stacks::schema::bench_customers, treat_none_as_null = true)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewCustomer {
     /// The unique name.
     pub name: String,

@@ -493,19 +493,24 @@ async fn insert_sea_query(
     Ok(inserted)
 }
 
-/// diesel: `insert_into(..).values(slice)` is its batch insert, one multi-row `INSERT` per
-/// chunk (`chunk = 1` is the row-by-row variant).
+/// diesel: `insert_into(..).values(vec)` is its batch insert, one multi-row `INSERT` per
+/// chunk (`chunk = 1` is the row-by-row variant). The values are `column.eq(value)` tuples:
+/// a `#[derive(Insertable)]` struct would insert a `None` as `DEFAULT` (here `''`), not NULL.
 async fn insert_diesel(
     conn: &mut AsyncMysqlConnection,
     rows: &[NewCustomer],
     chunk: usize,
 ) -> QueryResult<u64> {
-    use schema::bench_customers::dsl::bench_customers;
+    use schema::bench_customers::dsl::{bench_customers, job, name};
     conn.transaction(async |conn| {
         let mut inserted = 0;
         for part in rows.chunks(chunk) {
+            let values: Vec<_> = part
+                .iter()
+                .map(|row| (name.eq(&row.name), job.eq(&row.job)))
+                .collect();
             inserted += diesel::insert_into(bench_customers)
-                .values(part)
+                .values(values)
                 .execute(conn)
                 .await? as u64;
         }
