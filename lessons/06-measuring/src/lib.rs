@@ -356,6 +356,9 @@ pub struct Machine {
     pub cpu: String,
     /// The cores this process may use.
     pub cores: usize,
+    /// `/proc/loadavg`'s 1, 5 and 15 minute load averages when the run started: anything
+    /// well above 0 means other work shared the CPUs with the benchmark.
+    pub load_average: String,
     /// `debug` or `release`: timings from a debug build are not worth comparing.
     pub build: &'static str,
     /// The server's `VERSION()`.
@@ -386,6 +389,9 @@ pub async fn machine(pool: &MySqlPool, counts: &Counts, floor: Option<&Floor>) -
     Ok(Machine {
         cpu,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        load_average: std::fs::read_to_string("/proc/loadavg")
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|_| "unknown".to_owned()),
         build: if cfg!(debug_assertions) {
             "debug"
         } else {
@@ -402,6 +408,7 @@ pub async fn machine(pool: &MySqlPool, counts: &Counts, floor: Option<&Floor>) -
 /// Prints step 1: the machine, the server and the counts.
 pub fn print_machine(m: &Machine) {
     println!("cpu: {} ({} cores)", m.cpu, m.cores);
+    println!("load: {} (1, 5, 15 min averages)", m.load_average);
     println!(
         "build: {}{}",
         m.build,

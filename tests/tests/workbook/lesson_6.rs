@@ -8,11 +8,12 @@ use serde_json::Value;
 use workbook::fresh_database;
 use workbook_tests::{LessonCommand, assert_matches_capture, lesson_dir, mask, say};
 
-/// What varies between two honest runs: the machine, the server's settings, the C client's
+/// What varies between two honest runs: the machine and its load, the server's settings, the C client's
 /// name, every timing and ratio and the verdicts that follow from them, and the column padding
 /// around them.
 const MASKS: &[(&str, &str)] = &[
     (r"(?m)^cpu: .*$", "cpu: <machine>"),
+    (r"(?m)^load: .*$", "load: <load>"),
     (
         r"innodb_flush_log_at_trx_commit = \d+",
         "innodb_flush_log_at_trx_commit = <n>",
