@@ -1019,15 +1019,26 @@ pub async fn guarded_pool(url: &str, size: u32) -> Result<MySqlPool> {
     MySqlPoolOptions::new()
         .max_connections(size)
         .acquire_timeout(Duration::from_secs(5))
-        .after_release(|conn, _meta| {
-            Box::pin(async move {
-                sqlx::query("ROLLBACK").execute(&mut *conn).await?;
-                Ok(true)
-            })
-        })
+        .after_release(|conn, _meta| Box::pin(roll_back_leftovers(conn)))
         .connect(url)
         .await
         .map_err(|e| workbook::explain_connect_error(url, &e))
+}
+
+/// The guard itself: `ROLLBACK`, bounded in time. A future cancelled halfway through reading a
+/// reply can leave the connection out of step with the server, and then this `ROLLBACK` would
+/// wait forever for an answer, holding the connection, and the pool would starve. After a
+/// second the connection is given up instead: the error makes sqlx close it, and open a new
+/// one when needed.
+pub async fn roll_back_leftovers(conn: &mut MySqlConnection) -> Result<bool, sqlx::Error> {
+    let rollback = sqlx::query("ROLLBACK").execute(&mut *conn);
+    match tokio::time::timeout(Duration::from_secs(1), rollback).await {
+        Ok(done) => done.map(|_| true),
+        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the connection did not answer ROLLBACK within 1 s",
+        ))),
+    }
 }
 // ANCHOR_END: guarded_pool
 
@@ -1061,12 +1072,7 @@ async fn pool_of_one(url: &str, guarded: bool, ids: &ConnectionIds) -> Result<My
             })
         });
     if guarded {
-        options = options.after_release(|conn, _meta| {
-            Box::pin(async move {
-                sqlx::query("ROLLBACK").execute(&mut *conn).await?;
-                Ok(true)
-            })
-        });
+        options = options.after_release(|conn, _meta| Box::pin(roll_back_leftovers(conn)));
     }
     options
         .connect(url)
