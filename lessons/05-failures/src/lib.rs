@@ -1640,7 +1640,8 @@ where
 
     let recovered_at = requests
         .iter()
-        .filter(|r| r.finished > killed_at && r.outcome.is_ok())
+        // Started after the kill: a request in flight at the kill may still have succeeded.
+        .filter(|r| r.started > killed_at && r.outcome.is_ok())
         .map(|r| r.finished)
         .min()
         .context("no request succeeded after the restart")?;
