@@ -2430,15 +2430,3 @@ async fn count(pool: &MySqlPool, sql: &str) -> Result<i64, Provoked> {
             earlier_write_survived: None,
         })
 }
-
-// ---------------------------------------------------------------------------------------------
-// Kept from the placeholder: the shared schema's customers
-// ---------------------------------------------------------------------------------------------
-
-/// How many customers there are.
-pub async fn count_customers(pool: &MySqlPool) -> Result<i64> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers")
-        .fetch_one(pool)
-        .await?;
-    Ok(n)
-}
