@@ -5,11 +5,87 @@ use anyhow::Result;
 use sqlx::mysql::MySqlPool;
 
 // ANCHOR: exercise_1
-/// Exercise 5.1: return how many customers have a job that is not empty.
-pub async fn customers_with_a_job(pool: &MySqlPool) -> Result<i64> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE job <> ''")
-        .fetch_one(pool)
+/// Exercise 5.1: the names of the customers whose name contains `fragment` literally, in
+/// alphabetical order. `%`, `_` and `\` in `fragment` match only themselves.
+pub async fn customers_named_like(pool: &MySqlPool, fragment: &str) -> Result<Vec<String>> {
+    // A bind keeps the fragment out of the SQL text, but LIKE still reads its wildcards:
+    // escape them, and the escape character first.
+    let mut pattern = String::from("%");
+    for c in fragment.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    // NOTE: `\` is LIKE's default escape character on MySQL and MariaDB (unless sql_mode has
+    // NO_BACKSLASH_ESCAPES); `ESCAPE '!'` with `!` as the escape would work under both modes.
+    let names = sqlx::query_scalar("SELECT name FROM customers WHERE name LIKE ? ORDER BY name")
+        .bind(pattern)
+        .fetch_all(pool)
         .await?;
-    Ok(n)
+    Ok(names)
 }
 // ANCHOR_END: exercise_1
+
+// ANCHOR: exercise_2
+/// What [`rename_customer`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Renamed {
+    /// The customer has the new name.
+    Done,
+    /// Another customer already has that name; nothing changed.
+    NameTaken,
+    /// No customer has this id.
+    NoSuchCustomer,
+}
+
+/// Exercise 5.2: gives customer `id` the name `new_name`, and says what happened. Any other
+/// database error is an `Err`.
+pub async fn rename_customer(pool: &MySqlPool, id: i16, new_name: &str) -> Result<Renamed> {
+    let updated = sqlx::query("UPDATE customers SET name = ? WHERE id = ?")
+        .bind(new_name)
+        .bind(id)
+        .execute(pool)
+        .await;
+    match updated {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(Renamed::NameTaken),
+        Err(e) => Err(e.into()),
+        // MySQL counts changed rows: renaming a customer to their own name changes none, so
+        // zero rows does not prove the id is missing. Ask.
+        Ok(done) if done.rows_affected() == 0 => {
+            let exists: Option<i16> = sqlx::query_scalar("SELECT id FROM customers WHERE id = ?")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+            Ok(if exists.is_some() {
+                Renamed::Done
+            } else {
+                Renamed::NoSuchCustomer
+            })
+        }
+        Ok(_) => Ok(Renamed::Done),
+    }
+}
+// ANCHOR_END: exercise_2
+
+// ANCHOR: exercise_3
+/// Exercise 5.3: takes `quantity` items of product `product` from the table
+/// `stock (product INT PRIMARY KEY, left_in_stock INT NOT NULL)`, if that many are left.
+/// Returns whether it did. Many tasks call this at once: stock must never go below zero,
+/// and every `true` must have taken its items.
+pub async fn reserve(pool: &MySqlPool, product: i32, quantity: i32) -> Result<bool> {
+    // One statement checks and takes at once: InnoDB locks the row for the UPDATE, so no
+    // other reservation can read the old count in between.
+    let done = sqlx::query(
+        "UPDATE stock SET left_in_stock = left_in_stock - ? \
+         WHERE product = ? AND left_in_stock >= ?",
+    )
+    .bind(quantity)
+    .bind(product)
+    .bind(quantity)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+// ANCHOR_END: exercise_3
