@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
+use plotters::coord::combinators::BindKeyPoints;
 use plotters::prelude::*;
 
 use crate::Row;
@@ -43,13 +44,14 @@ pub fn write_pool_size_chart(rows: &[Row], path: &Path) -> Result<()> {
         .y_label_area_size(64)
         .build_cartesian_2d(
             (0.8f64..f64::from(max_pool) * 1.25).log_scale(),
-            (lowest * 0.8..highest * 1.25).log_scale(),
+            (lowest * 0.8..highest * 1.25)
+                .log_scale()
+                .with_key_points(round_ticks(lowest * 0.8, highest * 1.25)),
         )
         .map_err(|e| draw(&e))?;
     chart
         .configure_mesh()
         .light_line_style(WHITE)
-        .y_labels(12)
         .x_desc("pool size (max_connections)")
         .y_desc("wall time, ms")
         .x_label_formatter(&|x| format!("{x:.0}"))
@@ -95,3 +97,20 @@ pub fn write_pool_size_chart(rows: &[Row], path: &Path) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: chart
+
+/// Round values (1, 2 and 5 times a power of ten) between `low` and `high`, so that a
+/// logarithmic axis is labelled below its first power of ten too.
+fn round_ticks(low: f64, high: f64) -> Vec<f64> {
+    let mut ticks = Vec::new();
+    let mut decade = 10f64.powf(low.max(f64::MIN_POSITIVE).log10().floor());
+    while decade <= high {
+        for step in [1.0, 2.0, 5.0] {
+            let tick = step * decade;
+            if (low..=high).contains(&tick) {
+                ticks.push(tick);
+            }
+        }
+        decade *= 10.0;
+    }
+    ticks
+}
