@@ -24,11 +24,11 @@ bless:
 
 # Check your answers to lesson N's exercises; they fail until solved.
 exercise N:
-    cargo test -p workbook-tests --features exercises -- exercises::lesson_{{N}}::
+    cargo test -p workbook-tests --features exercises --test workbook -- exercises::lesson_{{N}}::
 
 # Check the worked answers to every exercise (what CI does).
 solutions:
-    cargo test -p workbook-tests --features solutions -- exercises::
+    cargo test -p workbook-tests --features solutions --test workbook -- exercises::
 
 # The cache is made against a fresh database with the shared migrations on a throwaway local
 # server (`with-database`), the way CI checks it.
@@ -79,7 +79,7 @@ check:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo test --workspace
-    cargo test -p workbook-tests --features solutions -- exercises::
+    cargo test -p workbook-tests --features solutions --test workbook -- exercises::
     book/check/build.sh
     book/check/linkcheck.sh
     python3 book/check/browser_check.py
