@@ -18,9 +18,18 @@ lesson N *ARGS:
 test *ARGS:
     cargo test --workspace {{ARGS}}
 
-# Write every lesson's captured output anew from a real run; review the diff before you commit.
+# Write the captured outputs anew from real runs, on MySQL (Docker) and on MariaDB (a local
+# server); review the diff before you commit. Needs Docker and `just mysql-image` (or an image
+# in WORKBOOK_MYSQL_IMAGE), and mariadbd.
 bless:
-    WORKBOOK_BLESS=1 cargo test --workspace
+    env -u DATABASE_URL WORKBOOK_BLESS=1 WORKBOOK_SERVER=docker WORKBOOK_MYSQL_IMAGE="${WORKBOOK_MYSQL_IMAGE:-$(shared/docker/build-image.sh mysql)}" \
+        cargo test --workspace
+    env -u DATABASE_URL WORKBOOK_BLESS=1 WORKBOOK_SERVER=local cargo test --workspace
+
+# Build the workbook's MySQL image from Debian sid's packages (no registry needed); prints its
+# tag. Then: export WORKBOOK_MYSQL_IMAGE=<that tag>.
+mysql-image *ARGS:
+    shared/docker/build-image.sh mysql {{ARGS}}
 
 # Check your answers to lesson N's exercises; they fail until solved.
 exercise N:

@@ -92,8 +92,10 @@ impl Running {
 }
 
 /// A MySQL container started by the workbook; removed when dropped, or when the program ends.
+///
+/// It is safe to drop anywhere: inside or outside an async runtime, and during a panic.
 pub struct DockerServer {
-    container: Running,
+    container: Option<Running>,
     url: String,
     image: String,
     startup: Duration,
@@ -137,16 +139,22 @@ impl DockerServer {
                 .start()
                 .map(Running::Mysql)
         }
-        .with_context(|| format!("cannot start the Docker image {image}"))?;
+        .map_err(|e| start_error(&image, e))?;
         // The container goes when the program does, even when it never drops this value.
         let reaper = Reaper::spawn(r#"docker rm -f -v "$1" >/dev/null 2>&1"#, &[container.id()])
             .context("cannot start the cleanup watchdog (sh)")?;
         let (host, port) = container
             .endpoint()
             .context("the container exposes no port 3306")?;
+        // The published port listens on the host's IPv4 loopback; `localhost` could resolve
+        // to ::1 first.
+        let host = match host.to_string().as_str() {
+            "localhost" => "127.0.0.1".to_owned(),
+            other => other.to_owned(),
+        };
         Ok(DockerServer {
             url: format!("mysql://root@{host}:{port}"),
-            container,
+            container: Some(container),
             image,
             startup: started.elapsed(),
             _reaper: reaper,
@@ -165,11 +173,62 @@ impl DockerServer {
 
     /// The container's id.
     pub fn id(&self) -> &str {
-        self.container.id()
+        self.container.as_ref().map_or("", Running::id)
     }
 
     /// How long pulling (if needed) and starting took.
     pub fn startup(&self) -> Duration {
         self.startup
+    }
+}
+
+impl Drop for DockerServer {
+    fn drop(&mut self) {
+        // testcontainers' blocking container removes itself by blocking on a runtime of its
+        // own, which panics inside another runtime (a test's, say). A thread of its own has
+        // none; if removal fails anyway, the watchdog still removes the container.
+        if let Some(container) = self.container.take() {
+            let _ = std::thread::spawn(move || drop(container)).join();
+        }
+    }
+}
+
+/// The image could be neither found locally nor pulled: the caller may use another way.
+#[derive(Debug)]
+pub struct ImageUnavailable {
+    /// The image, such as `mysql:8.4`.
+    pub image: String,
+    /// What Docker said.
+    pub reason: String,
+}
+
+impl std::fmt::Display for ImageUnavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the image {} is not on this machine and cannot be pulled ({})",
+            self.image, self.reason
+        )
+    }
+}
+
+impl std::error::Error for ImageUnavailable {}
+
+fn start_error(image: &str, error: testcontainers::TestcontainersError) -> anyhow::Error {
+    use testcontainers::TestcontainersError;
+    use testcontainers::core::client::ClientError;
+    match error {
+        TestcontainersError::Client(ClientError::PullImage { descriptor, err }) => {
+            let reason = err.to_string();
+            let reason = reason.lines().next().unwrap_or_default();
+            ImageUnavailable {
+                image: descriptor,
+                reason: reason.to_owned(),
+            }
+            .into()
+        }
+        other => {
+            anyhow::Error::new(other).context(format!("cannot start the Docker image {image}"))
+        }
     }
 }

@@ -23,10 +23,17 @@ impl fmt::Display for NoServerError {
             "no MySQL server to use. The workbook tried three ways:\n  \
              1. DATABASE_URL: not set. Set it to use your own server, e.g. \
              DATABASE_URL=mysql://root:PASSWORD@127.0.0.1:3306/sales\n  \
-             2. Docker: {}. Start Docker (or set DOCKER_HOST) to get MySQL 8.4 in a container\n  \
+             2. Docker: {}{}\n  \
              3. a local server binary: {}. Install one, e.g. apt-get install mariadb-server, \
              or set WORKBOOK_MYSQLD to its path",
-            self.docker, self.local
+            self.docker,
+            // A reason that says what to do about the image needs no other hint.
+            if self.docker.contains("WORKBOOK_MYSQL_IMAGE") {
+                ""
+            } else {
+                ". Start Docker (or set DOCKER_HOST) to get MySQL 8.4 in a container"
+            },
+            self.local
         )
     }
 }

@@ -22,7 +22,7 @@ pub use database::{
     Database, FreshDatabase, connect, create_database, fresh_database, lesson_database, migrate,
     server_version, sweep_leftovers,
 };
-pub use docker::{DockerServer, docker_available};
+pub use docker::{DEFAULT_IMAGE, DockerServer, ImageUnavailable, docker_available};
 pub use errors::{NoServerError, explain_connect_error};
 pub use local::{Flavor, LocalServer, find_server_binary};
 pub use redact::{redact, redact_text};

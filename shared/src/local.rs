@@ -185,7 +185,12 @@ rm -rf "$dir""#,
         self.dir.join("data")
     }
 
+    fn files_dir(&self) -> PathBuf {
+        self.dir.join("files")
+    }
+
     fn initialise(&self) -> Result<()> {
+        fs::create_dir_all(self.files_dir()).context("cannot create the server's files folder")?;
         let log = self.dir.join("initialise.log");
         let mut cmd = match self.flavor {
             Flavor::MariaDb => {
@@ -202,7 +207,8 @@ rm -rf "$dir""#,
                 let mut cmd = Command::new(&self.binary);
                 cmd.arg("--no-defaults")
                     .arg("--initialize-insecure")
-                    .arg(format!("--datadir={}", self.data_dir().display()));
+                    .arg(format!("--datadir={}", self.data_dir().display()))
+                    .arg(format!("--secure-file-priv={}", self.files_dir().display()));
                 cmd
             }
         };
@@ -252,6 +258,9 @@ rm -rf "$dir""#,
             ))
             .arg(format!("--log-error={}", error_log.display()))
             .arg(format!("--init-file={}", init.display()))
+            // NOTE: MySQL's Debian build defaults this to /var/lib/mysql-files and refuses to
+            // start when that is missing; a directory of our own works for both servers.
+            .arg(format!("--secure-file-priv={}", self.files_dir().display()))
             .arg("--skip-log-bin")
             .arg("--innodb-buffer-pool-size=128M");
         if self.flavor == Flavor::MySql {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::docker::{DockerServer, docker_available};
+use crate::docker::{DockerServer, ImageUnavailable, docker_available};
 use crate::errors::NoServerError;
 use crate::local::{LocalServer, find_server_binary};
 use crate::redact::redact;
@@ -127,11 +127,23 @@ impl Server {
             "skipped, because WORKBOOK_SERVER=local".to_owned()
         } else {
             match docker_available() {
-                Ok(_) => {
-                    let docker = DockerServer::start()?;
-                    let url = docker.url().to_owned();
-                    return Ok(Server::owned(&url, Source::Docker(Box::new(docker))));
-                }
+                Ok(_) => match DockerServer::start() {
+                    Ok(docker) => {
+                        let url = docker.url().to_owned();
+                        return Ok(Server::owned(&url, Source::Docker(Box::new(docker))));
+                    }
+                    // Docker answers, but the image can be neither found nor pulled (no
+                    // registry): the local way may still work.
+                    Err(e) if mode == "auto" && e.is::<ImageUnavailable>() => {
+                        let why = format!(
+                            "Docker answers, but {e}. Build one with `just mysql-image` and \
+                             point WORKBOOK_MYSQL_IMAGE at it"
+                        );
+                        eprintln!("workbook: {why}; trying a local server instead");
+                        why
+                    }
+                    Err(e) => return Err(e),
+                },
                 Err(why) if mode == "docker" => bail!("WORKBOOK_SERVER=docker, but {why}"),
                 Err(why) => why,
             }

@@ -276,24 +276,76 @@ fn without_anchors(text: &str) -> String {
         .join("\n")
 }
 
-/// Compares a lesson's stdout with its captured `output.txt`, after [`mask`]ing both with
-/// `extra` masks. With `WORKBOOK_BLESS=1`, writes the file from this run instead.
-pub fn assert_matches_capture(package: &str, stdout: &str, extra: &[(&str, &str)]) {
-    let path = lesson_dir(package).join("output.txt");
-    if std::env::var("WORKBOOK_BLESS").is_ok_and(|v| v == "1") {
-        let fresh_name = Regex::new(r"\bwbt_\w+").expect("valid pattern");
-        let stdout = fresh_name.replace_all(stdout, "sales");
-        std::fs::write(&path, with_anchors(&stdout)).expect("the captured file is writable");
+/// The kind of server the tests run on: each kind has captured files of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerKind {
+    /// Oracle's MySQL: the article's server, whose output the book shows.
+    MySql,
+    /// MariaDB: its captures sit beside MySQL's, as `NAME.mariadb.txt`.
+    MariaDb,
+}
+
+/// The kind of the shared test server, asked once per process.
+pub fn server_kind() -> ServerKind {
+    static KIND: OnceLock<ServerKind> = OnceLock::new();
+    *KIND.get_or_init(|| {
+        // Callers may be inside a test's runtime, which cannot be blocked on: use a thread with
+        // a runtime of its own.
+        let version = std::thread::spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let server = workbook::server().await?;
+                let pool = workbook::connect(&server.url()).await?;
+                let version = workbook::server_version(&pool).await?;
+                pool.close().await;
+                anyhow::Ok(version)
+            })
+        })
+        .join()
+        .expect("the version thread does not panic")
+        .expect("the test server answers SELECT VERSION()");
+        if version.contains("MariaDB") {
+            ServerKind::MariaDb
+        } else {
+            ServerKind::MySql
+        }
+    })
+}
+
+/// The captured file for this server kind: `dir/STEM.txt` on MySQL, `dir/STEM.mariadb.txt` on
+/// MariaDB.
+pub fn capture_path(dir: &Path, stem: &str) -> PathBuf {
+    match server_kind() {
+        ServerKind::MySql => dir.join(format!("{stem}.txt")),
+        ServerKind::MariaDb => dir.join(format!("{stem}.mariadb.txt")),
+    }
+}
+
+fn blessing() -> bool {
+    std::env::var("WORKBOOK_BLESS").is_ok_and(|v| v == "1")
+}
+
+/// The one snapshot check: compares `text` with the captured file at `path` after [`mask`]ing
+/// both with `extra` masks (and with anchor lines and blank lines left out). With
+/// `WORKBOOK_BLESS=1`, writes `fresh` to the file instead.
+pub fn assert_matches_snapshot(path: &Path, text: &str, fresh: &str, extra: &[(&str, &str)]) {
+    if blessing() {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("the captures' folder can be made");
+        }
+        std::fs::write(path, fresh).expect("the captured file is writable");
         return;
     }
-    let captured = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+    let captured = std::fs::read_to_string(path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}. Write it with WORKBOOK_BLESS=1 cargo test",
+            "{}: {e}. Write it from a real run with `just bless`",
             path.display()
         )
     });
     let expected = mask(&without_anchors(&captured), extra);
-    let actual = mask(&without_anchors(stdout), extra);
+    let actual = mask(&without_anchors(text), extra);
     if expected != actual {
         let first_difference = expected
             .lines()
@@ -301,8 +353,8 @@ pub fn assert_matches_capture(package: &str, stdout: &str, extra: &[(&str, &str)
             .position(|(e, a)| e != a)
             .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
         panic!(
-            "{package}'s output no longer matches {} (first difference at masked line {}).\n\
-             If the change is intended, run WORKBOOK_BLESS=1 cargo test and review the diff.\n\
+            "this run no longer matches {} (first difference at masked line {}).\n\
+             If the change is intended, run `just bless` and review the diff.\n\
              --- captured (masked) ---\n{expected}\n--- this run (masked) ---\n{actual}",
             path.display(),
             first_difference + 1
@@ -310,9 +362,37 @@ pub fn assert_matches_capture(package: &str, stdout: &str, extra: &[(&str, &str)
     }
 }
 
+/// Replaces the fresh test database's name with `sales`, as the book shows it.
+pub fn as_in_the_book(text: &str) -> String {
+    static FRESH: OnceLock<Regex> = OnceLock::new();
+    FRESH
+        .get_or_init(|| Regex::new(r"\bwbt_\w+").expect("valid pattern"))
+        .replace_all(text, "sales")
+        .into_owned()
+}
+
+/// Compares a lesson's stdout with its captured output for this server kind
+/// (`output.txt` on MySQL, `output.mariadb.txt` on MariaDB); see [`assert_matches_snapshot`].
+pub fn assert_matches_capture(package: &str, stdout: &str, extra: &[(&str, &str)]) {
+    let path = capture_path(&lesson_dir(package), "output");
+    let fresh = with_anchors(&as_in_the_book(stdout));
+    assert_matches_snapshot(&path, stdout, &fresh, extra);
+}
+
 /// Writes a line straight to the terminal's stderr, past the test harness's capture: for
 /// skips that must be seen.
 pub fn say(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Says that a test cannot run here, and why, past the harness's capture.
+///
+/// A skip must never look like a pass in CI: under `CI=true` this panics instead, so the test
+/// fails and the missing piece is installed rather than forgotten.
+pub fn skip(test: &str, why: &str) {
+    if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
+        panic!("{test} cannot run here ({why}), and CI=true forbids skipping it");
+    }
+    say(&format!("SKIPPED {test}: {why}"));
 }

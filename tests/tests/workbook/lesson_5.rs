@@ -8,7 +8,7 @@ use std::time::Duration;
 use lesson_5::{Failure, Increment, OnTimeout, RetryPolicy};
 use regex::Regex;
 use workbook::{LocalServer, fresh_database};
-use workbook_tests::{LessonCommand, assert_matches_capture, mask, say};
+use workbook_tests::{LessonCommand, assert_matches_capture, mask, skip};
 
 /// The figures of a full run that vary from run to run; the chapter lists them.
 const MASKS: &[(&str, &str)] = &[
@@ -354,7 +354,10 @@ async fn a_runaway_query_is_stopped_by_the_statement_time_limit() -> anyhow::Res
 /// A server of this test's own, for the scenarios that kill it or change its global settings.
 async fn private_server() -> anyhow::Result<Option<(Arc<LocalServer>, String)>> {
     let Some(binary) = workbook::find_server_binary() else {
-        say("skipped: no mariadbd or mysqld here to start a private server");
+        skip(
+            "a lesson-5 scenario that needs a private server",
+            "no mariadbd or mysqld here to start a private server",
+        );
         return Ok(None);
     };
     let server = tokio::task::spawn_blocking(move || LocalServer::start(&binary)).await??;
