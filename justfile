@@ -22,9 +22,11 @@ test *ARGS:
 # server); review the diff before you commit. Needs Docker and `just mysql-image` (or an image
 # in WORKBOOK_MYSQL_IMAGE), and mariadbd.
 bless:
-    env -u DATABASE_URL WORKBOOK_BLESS=1 WORKBOOK_SERVER=docker WORKBOOK_MYSQL_IMAGE="${WORKBOOK_MYSQL_IMAGE:-$(shared/docker/build-image.sh mysql)}" \
+    image="${WORKBOOK_MYSQL_IMAGE:-$(shared/docker/build-image.sh mysql)}"; \
+    env -u DATABASE_URL WORKBOOK_BLESS=1 WORKBOOK_MYSQL_IMAGE="$image" WORKBOOK_SERVER=docker \
+        cargo test --workspace; \
+    env -u DATABASE_URL WORKBOOK_BLESS=1 WORKBOOK_MYSQL_IMAGE="$image" WORKBOOK_SERVER=local \
         cargo test --workspace
-    env -u DATABASE_URL WORKBOOK_BLESS=1 WORKBOOK_SERVER=local cargo test --workspace
 
 # Build the workbook's MySQL image from Debian sid's packages (no registry needed); prints its
 # tag. Then: export WORKBOOK_MYSQL_IMAGE=<that tag>.
@@ -72,7 +74,7 @@ serve:
 # Start a long-lived MySQL 8 container on 127.0.0.1:13306 (root/root, database `sales`).
 db-up:
     docker run -d --name {{db_container}} -p 127.0.0.1:13306:3306 \
-        -e MYSQL_ROOT_PASSWORD=root -e MYSQL_DATABASE=sales {{db_image}} >/dev/null
+        -e MYSQL_ROOT_PASSWORD=root -e MYSQL_DATABASE=sales {{db_image}} --skip-name-resolve >/dev/null
     @for i in $(seq 1 120); do \
         if docker exec {{db_container}} mysqladmin ping -h127.0.0.1 -uroot -proot --silent >/dev/null 2>&1; then \
             echo "MySQL is up: DATABASE_URL=mysql://root:***@127.0.0.1:13306/sales (password: root)"; exit 0; \

@@ -314,38 +314,58 @@ pub fn server_kind() -> ServerKind {
     })
 }
 
-/// The captured file for this server kind: `dir/STEM.txt` on MySQL, `dir/STEM.mariadb.txt` on
-/// MariaDB.
-pub fn capture_path(dir: &Path, stem: &str) -> PathBuf {
-    match server_kind() {
-        ServerKind::MySql => dir.join(format!("{stem}.txt")),
-        ServerKind::MariaDb => dir.join(format!("{stem}.mariadb.txt")),
-    }
-}
-
 fn blessing() -> bool {
     std::env::var("WORKBOOK_BLESS").is_ok_and(|v| v == "1")
 }
 
-/// The one snapshot check: compares `text` with the captured file at `path` after [`mask`]ing
-/// both with `extra` masks (and with anchor lines and blank lines left out). With
-/// `WORKBOOK_BLESS=1`, writes `fresh` to the file instead.
-pub fn assert_matches_snapshot(path: &Path, text: &str, fresh: &str, extra: &[(&str, &str)]) {
+/// The one snapshot check. Each capture is `dir/STEM.txt`, from MySQL, which the book shows;
+/// where MariaDB prints something else, MariaDB's is `dir/STEM.mariadb.txt` beside it.
+///
+/// Compares `text` with the capture for this run's server after [`mask`]ing both with `extra`
+/// masks (anchor lines and blank lines left out). With `WORKBOOK_BLESS=1`, writes `fresh`
+/// instead: on MySQL to `STEM.txt`; on MariaDB to `STEM.mariadb.txt`, or removes that file
+/// when MariaDB's run matches MySQL's capture (so bless MySQL first, as `just bless` does).
+pub fn assert_matches_snapshot(
+    dir: &Path,
+    stem: &str,
+    text: &str,
+    fresh: &str,
+    extra: &[(&str, &str)],
+) {
+    let mysql = dir.join(format!("{stem}.txt"));
+    let mariadb = dir.join(format!("{stem}.mariadb.txt"));
+    let masked = |t: &str| mask(&without_anchors(t), extra);
+    let mysql_capture = std::fs::read_to_string(&mysql);
     if blessing() {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).expect("the captures' folder can be made");
+        std::fs::create_dir_all(dir).expect("the captures' folder can be made");
+        match server_kind() {
+            ServerKind::MySql => std::fs::write(&mysql, fresh),
+            ServerKind::MariaDb => match &mysql_capture {
+                Ok(captured) if masked(captured) == masked(fresh) => std::fs::remove_file(&mariadb)
+                    .or_else(|e| match e.kind() {
+                        std::io::ErrorKind::NotFound => Ok(()),
+                        _ => Err(e),
+                    }),
+                _ => std::fs::write(&mariadb, fresh),
+            },
         }
-        std::fs::write(path, fresh).expect("the captured file is writable");
+        .expect("the captured file is writable");
         return;
     }
-    let captured = std::fs::read_to_string(path).unwrap_or_else(|e| {
+    let (path, captured) = match server_kind() {
+        ServerKind::MariaDb if mariadb.exists() => {
+            let captured = std::fs::read_to_string(&mariadb);
+            (mariadb, captured)
+        }
+        _ => (mysql, mysql_capture),
+    };
+    let captured = captured.unwrap_or_else(|e| {
         panic!(
             "{}: {e}. Write it from a real run with `just bless`",
             path.display()
         )
     });
-    let expected = mask(&without_anchors(&captured), extra);
-    let actual = mask(&without_anchors(text), extra);
+    let (expected, actual) = (masked(&captured), masked(text));
     if expected != actual {
         let first_difference = expected
             .lines()
@@ -371,12 +391,11 @@ pub fn as_in_the_book(text: &str) -> String {
         .into_owned()
 }
 
-/// Compares a lesson's stdout with its captured output for this server kind
-/// (`output.txt` on MySQL, `output.mariadb.txt` on MariaDB); see [`assert_matches_snapshot`].
+/// Compares a lesson's stdout with its captured output, `output.txt` (MySQL) or
+/// `output.mariadb.txt` (MariaDB, where it differs); see [`assert_matches_snapshot`].
 pub fn assert_matches_capture(package: &str, stdout: &str, extra: &[(&str, &str)]) {
-    let path = capture_path(&lesson_dir(package), "output");
     let fresh = with_anchors(&as_in_the_book(stdout));
-    assert_matches_snapshot(&path, stdout, &fresh, extra);
+    assert_matches_snapshot(&lesson_dir(package), "output", stdout, &fresh, extra);
 }
 
 /// Writes a line straight to the terminal's stderr, past the test harness's capture: for

@@ -194,9 +194,24 @@ async fn the_docker_path_starts_mysql_8_4_or_later_where_a_daemon_answers() -> a
         "{} runs {version}: the workbook needs MySQL 8.4 or later",
         docker.image()
     );
-    // Dropped here, inside the test's runtime: the container must go without a panic.
+    // A test that fails while it holds the container: the guard is dropped during a panic,
+    // inside a runtime. That must remove the container, and fail only that thread, never
+    // abort the process (as a runtime started inside a runtime would).
     let id = docker.id().to_owned();
-    drop(docker);
+    let failed = std::thread::Builder::new()
+        .name("a-failing-test".to_owned())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                let _held = docker;
+                panic!("deliberately, while holding the container");
+            })
+        })?
+        .join();
+    assert!(failed.is_err(), "the thread panicked, and only it");
     let gone = std::process::Command::new("docker")
         .args(["inspect", &id])
         .output()
@@ -383,11 +398,13 @@ async fn a_user_with_a_password_logs_in_over_tcp_and_mysql_needs_tls_or_rsa_for_
     // password over TLS or RSA-encrypted; MariaDB's is mysql_native_password, which needs
     // neither.
     let kind = workbook_tests::server_kind();
-    let plugin = match kind {
-        workbook_tests::ServerKind::MySql => "caching_sha2_password",
-        workbook_tests::ServerKind::MariaDb => "mysql_native_password",
+    let (plugin, with) = match kind {
+        workbook_tests::ServerKind::MySql => {
+            ("caching_sha2_password", "WITH caching_sha2_password ")
+        }
+        workbook_tests::ServerKind::MariaDb => ("mysql_native_password", ""),
     };
-    let create = format!("CREATE USER '{user}'@'%' IDENTIFIED WITH {plugin} BY 'wb-s3cret'");
+    let create = format!("CREATE USER '{user}'@'%' IDENTIFIED {with}BY 'wb-s3cret'");
     sqlx::raw_sql(sqlx::AssertSqlSafe(create))
         .execute(&mut admin)
         .await?;
@@ -395,9 +412,20 @@ async fn a_user_with_a_password_logs_in_over_tcp_and_mysql_needs_tls_or_rsa_for_
     let mut url = url::Url::parse(&server.url())?;
     url.set_username(&user).ok();
     url.set_password(Some("wb-s3cret")).ok();
+    // The first login, with an empty cache on the server: without TLS, then with it.
+    let mut plain_url = url.clone();
+    plain_url.set_query(Some("ssl-mode=disabled"));
+    let plain = sqlx::MySqlConnection::connect(plain_url.as_str()).await;
     let over_tls = sqlx::MySqlConnection::connect(url.as_str()).await;
-    url.set_query(Some("ssl-mode=disabled"));
-    let plain = sqlx::MySqlConnection::connect(url.as_str()).await;
+    // diesel-async's driver, mysql_async, logs in too.
+    let diesel = {
+        use diesel_async::AsyncConnection;
+        diesel_async::AsyncMysqlConnection::establish(url.as_str()).await
+    };
+    // Once a login has put the password's hash in the server's cache, the fast path needs
+    // neither TLS nor RSA: the same URL that failed above works now, until the cache is emptied
+    // (a restart, FLUSH PRIVILEGES).
+    let plain_again = sqlx::MySqlConnection::connect(plain_url.as_str()).await;
 
     let drop_user = format!("DROP USER '{user}'@'%'");
     sqlx::raw_sql(sqlx::AssertSqlSafe(drop_user))
@@ -410,6 +438,9 @@ async fn a_user_with_a_password_logs_in_over_tcp_and_mysql_needs_tls_or_rsa_for_
         .fetch_one(&mut conn)
         .await?;
     assert!(who.starts_with(&user), "{who}");
+    if let Err(e) = diesel {
+        panic!("diesel-async could not log in as a {plugin} user: {e}");
+    }
     match kind {
         workbook_tests::ServerKind::MySql => {
             let err = plain.expect_err("without TLS or sqlx's mysql-rsa, the first login fails");
@@ -422,6 +453,7 @@ async fn a_user_with_a_password_logs_in_over_tcp_and_mysql_needs_tls_or_rsa_for_
             plain?.close().await?;
         }
     }
+    plain_again?.close().await?;
     Ok(())
 }
 

@@ -10,18 +10,17 @@ use std::time::Duration;
 use sqlx::mysql::{MySqlDatabaseError, MySqlPoolOptions};
 use workbook::{fresh_database, server};
 use workbook_tests::{
-    LessonCommand, Run, ServerKind, as_in_the_book, assert_matches_snapshot, capture_path,
-    server_kind, workspace_root,
+    LessonCommand, Run, ServerKind, as_in_the_book, assert_matches_snapshot, server_kind,
+    workspace_root,
 };
 
 fn captured_dir() -> PathBuf {
     workspace_root().join("book").join("src").join("captured")
 }
 
-/// Compares `text` with the captured file `book/src/captured/{name}.txt` (`.mariadb.txt` on
-/// MariaDB), or writes it there with `WORKBOOK_BLESS=1`.
+/// Compares `text` with the captured file `book/src/captured/{name}.txt` (or MariaDB's
+/// `.mariadb.txt`), or writes it there with `WORKBOOK_BLESS=1`.
 fn assert_matches_captured(name: &str, text: &str) {
-    let path = capture_path(&captured_dir(), name);
     let fresh = as_in_the_book(text.trim_end()) + "\n";
     // Whether the URL had a password depends on the server the tests use, and the host the
     // server saw us come from on how it runs (loopback, a Docker bridge).
@@ -29,7 +28,7 @@ fn assert_matches_captured(name: &str, text: &str) {
         (r"://(\w+):\*\*\*@", "://$1@"),
         (r"'(\w+)'@'[^']*'", "'$1'@'<host>'"),
     ];
-    assert_matches_snapshot(&path, &fresh, &fresh, &extra);
+    assert_matches_snapshot(&captured_dir(), name, &fresh, &fresh, &extra);
 }
 
 /// Runs lesson 1 with `url` as `DATABASE_URL`; it must fail with exit code 1, without a panic.
@@ -281,4 +280,53 @@ fn the_troubleshooting_page_shows_every_capture() {
         missing.is_empty(),
         "captures the page never shows: {missing:?}"
     );
+}
+
+#[tokio::test]
+async fn a_password_login_without_tls_is_refused_on_mysql_and_captured() -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let db = fresh_database("trouble_rsa").await?;
+    let server = server().await?;
+    let mut admin = sqlx::MySqlConnection::connect(&server.url()).await?;
+    let user = format!("wb_rsa_{}", std::process::id());
+    let create = format!("CREATE USER '{user}'@'%' IDENTIFIED BY 's3cret-pw'");
+    let grant = format!("GRANT ALL PRIVILEGES ON `{}`.* TO '{user}'@'%'", db.name);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+        .execute(&mut admin)
+        .await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(grant))
+        .execute(&mut admin)
+        .await?;
+
+    let mut url = url::Url::parse(&db.url)?;
+    url.set_username(&user).ok();
+    url.set_password(Some("s3cret-pw")).ok();
+    url.set_query(Some("ssl-mode=disabled"));
+    let run = LessonCommand::new("lesson-1", Some(url.as_str()))
+        .time_limit(Duration::from_secs(60))
+        .run();
+    let drop_user = format!("DROP USER '{user}'@'%'");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(drop_user))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    assert!(!run.stderr.contains("s3cret-pw"), "{}", run.stderr);
+    // NOTE: only MySQL's caching_sha2_password needs TLS or RSA for a first login; MariaDB's
+    // mysql_native_password logs in over plain TCP.
+    match server_kind() {
+        ServerKind::MySql => {
+            assert_eq!(run.code(), Some(1), "{run:?}");
+            assert!(
+                run.stderr.contains("RSA auth backend disabled"),
+                "{}",
+                run.stderr
+            );
+            let masked = run.stderr.replace(&user, "reader");
+            assert_matches_captured("no-tls", &masked);
+        }
+        ServerKind::MariaDb => {
+            assert_eq!(run.code(), Some(0), "{run:?}");
+        }
+    }
+    Ok(())
 }
