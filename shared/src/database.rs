@@ -152,12 +152,24 @@ pub async fn migrate(pool: &MySqlPool) -> Result<()> {
 }
 
 static FRESH_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+thread_local! {
+    /// Set when the test running on this thread has failed through an error (not a panic).
+    static FAILED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the test running on this thread as failed: every [`FreshDatabase`] it drops from now
+/// on is kept for inspection, as after a panic. The tests' error type calls it on every `?`.
+pub fn keep_databases_of_this_test() {
+    FAILED.with(|failed| failed.set(true));
+}
 static SWEPT: OnceCell<()> = OnceCell::const_new();
 
 /// A uniquely named, empty `utf8mb4` database on the shared server, for one test.
 ///
-/// Dropping the guard drops the database, unless the thread is panicking (the test failed):
-/// then the database is kept for inspection and its name printed. Leftovers of earlier runs are
+/// Dropping the guard drops the database, unless the test failed (the thread is panicking, or
+/// [`keep_databases_of_this_test`] was called): then the database is kept for inspection and
+/// its name printed. Leftovers of earlier runs are
 /// swept the next time a test process starts.
 pub struct FreshDatabase {
     /// The database's URL.
@@ -182,6 +194,8 @@ pub async fn fresh_database(prefix: &str) -> Result<FreshDatabase> {
     SWEPT
         .get_or_try_init(|| sweep_leftovers(&server_url))
         .await?;
+    // A new database starts a new test on this thread (tests may share a thread).
+    FAILED.with(|failed| failed.set(false));
     let n = FRESH_COUNTER.fetch_add(1, Ordering::Relaxed);
     let prefix: String = prefix
         .chars()
@@ -234,7 +248,7 @@ pub async fn sweep_leftovers(server_url: &str) -> Result<()> {
 
 impl Drop for FreshDatabase {
     fn drop(&mut self) {
-        if std::thread::panicking() {
+        if std::thread::panicking() || FAILED.with(std::cell::Cell::get) {
             eprintln!(
                 "workbook: the test failed; keeping its database `{}` for inspection",
                 self.name

@@ -19,8 +19,8 @@ mod redact;
 mod server;
 
 pub use database::{
-    Database, FreshDatabase, connect, create_database, fresh_database, lesson_database, migrate,
-    server_version, sweep_leftovers,
+    Database, FreshDatabase, connect, create_database, fresh_database, keep_databases_of_this_test,
+    lesson_database, migrate, server_version, sweep_leftovers,
 };
 pub use docker::{DEFAULT_IMAGE, DockerServer, ImageUnavailable, docker_available};
 pub use errors::{NoServerError, explain_connect_error};

@@ -398,6 +398,27 @@ pub fn assert_matches_capture(package: &str, stdout: &str, extra: &[(&str, &str)
     assert_matches_snapshot(&lesson_dir(package), "output", stdout, &fresh, extra);
 }
 
+/// What every test returns. A `?` on any error first marks the test failed, so the fresh
+/// databases it holds are kept for inspection (their names printed) instead of dropped.
+pub type TestResult = Result<(), TestFailure>;
+
+/// A test's error: any error, turned into this by `?`. See [`TestResult`].
+pub struct TestFailure(anyhow::Error);
+
+impl<E: Into<anyhow::Error>> From<E> for TestFailure {
+    fn from(error: E) -> Self {
+        workbook::keep_databases_of_this_test();
+        TestFailure(error.into())
+    }
+}
+
+impl std::fmt::Debug for TestFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The harness prints this after "Error: ": the whole chain, as anyhow shows it.
+        write!(f, "{:?}", self.0)
+    }
+}
+
 /// Writes a line straight to the terminal's stderr, past the test harness's capture: for
 /// skips that must be seen.
 pub fn say(line: &str) {

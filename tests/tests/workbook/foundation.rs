@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sqlx::Connection;
 use workbook::{LocalServer, fresh_database, server};
-use workbook_tests::{LessonCommand, Run, say, skip};
+use workbook_tests::{LessonCommand, Run, TestResult, say, skip};
 
 fn database_exists_query() -> &'static str {
     "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?"
@@ -28,7 +28,7 @@ fn process_alive(pid: u32) -> bool {
 }
 
 #[tokio::test]
-async fn the_database_url_path_uses_the_server_it_names() -> anyhow::Result<()> {
+async fn the_database_url_path_uses_the_server_it_names() -> TestResult {
     // Whatever server the tests use, hand it to a lesson as DATABASE_URL: the lesson must use
     // it as given and say so on stderr, without the password.
     let db = fresh_database("foundation_url").await?;
@@ -45,8 +45,7 @@ async fn the_database_url_path_uses_the_server_it_names() -> anyhow::Result<()> 
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_local_server_starts_serves_and_leaves_no_process_or_directory_behind()
--> anyhow::Result<()> {
+async fn a_local_server_starts_serves_and_leaves_no_process_or_directory_behind() -> TestResult {
     let Some(binary) = workbook::find_server_binary() else {
         skip(
             "a_local_server_starts_serves_and_leaves_no_process_or_directory_behind",
@@ -110,8 +109,8 @@ fn servers_using(dir: &Path) -> Vec<u32> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_lesson_that_starts_its_own_server_cleans_up_after_it_ends_and_after_kill_9()
--> anyhow::Result<()> {
+async fn a_lesson_that_starts_its_own_server_cleans_up_after_it_ends_and_after_kill_9() -> TestResult
+{
     if workbook::find_server_binary().is_none() {
         skip(
             "a_lesson_that_starts_its_own_server_cleans_up_after_it_ends_and_after_kill_9",
@@ -162,7 +161,7 @@ async fn a_lesson_that_starts_its_own_server_cleans_up_after_it_ends_and_after_k
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_docker_path_starts_mysql_8_4_or_later_where_a_daemon_answers() -> anyhow::Result<()> {
+async fn the_docker_path_starts_mysql_8_4_or_later_where_a_daemon_answers() -> TestResult {
     let started = std::time::Instant::now();
     let probe = workbook::docker_available();
     assert!(
@@ -236,8 +235,7 @@ fn mysql_8_4_and_9_7_count_as_8_4_or_later_but_8_0_and_mariadb_do_not() {
 }
 
 #[tokio::test]
-async fn fresh_databases_stay_unique_under_parallel_use_and_are_dropped_on_success()
--> anyhow::Result<()> {
+async fn fresh_databases_stay_unique_under_parallel_use_and_are_dropped_on_success() -> TestResult {
     let guards = futures::future::try_join_all((0..8).map(|_| fresh_database("parallel"))).await?;
     let mut names: Vec<String> = guards.iter().map(|g| g.name.clone()).collect();
     names.sort();
@@ -255,7 +253,7 @@ async fn fresh_databases_stay_unique_under_parallel_use_and_are_dropped_on_succe
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_failing_test_keeps_its_database_and_a_later_run_sweeps_it() -> anyhow::Result<()> {
+async fn a_failing_test_keeps_its_database_and_a_later_run_sweeps_it() -> TestResult {
     let guard = fresh_database("kept").await?;
     let name = guard.name.clone();
     // A panic while the guard lives is what a failing test looks like.
@@ -267,6 +265,22 @@ async fn a_failing_test_keeps_its_database_and_a_later_run_sweeps_it() -> anyhow
     assert!(
         database_exists(&name).await?,
         "a failed test's database must stay"
+    );
+    // A test that fails through `?`: its error type marks it failed before the guard drops.
+    let guard = fresh_database("kept_err").await?;
+    let err_name = guard.name.clone();
+    let failed = std::thread::spawn(move || -> TestResult {
+        let _guard = guard;
+        let n: i32 = "not a number".parse()?;
+        assert_eq!(n, 0, "never reached");
+        Ok(())
+    })
+    .join()
+    .expect("the test fails without a panic");
+    assert!(failed.is_err());
+    assert!(
+        database_exists(&err_name).await?,
+        "a database of a test that failed through ? must stay"
     );
 
     // A leftover from a process that is gone, as the next run would find it.
@@ -287,9 +301,11 @@ async fn a_failing_test_keeps_its_database_and_a_later_run_sweeps_it() -> anyhow
         database_exists(&name).await?,
         "a live process's database was swept"
     );
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
-        .execute(&mut conn)
-        .await?;
+    for kept in [name, err_name] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {kept}")))
+            .execute(&mut conn)
+            .await?;
+    }
     conn.close().await?;
     Ok(())
 }
@@ -327,7 +343,7 @@ async fn a_url_where_nothing_listens_fails_fast_saying_connection_refused() {
 }
 
 #[tokio::test]
-async fn a_wrong_password_fails_saying_access_denied_without_showing_it() -> anyhow::Result<()> {
+async fn a_wrong_password_fails_saying_access_denied_without_showing_it() -> TestResult {
     let server = server().await?;
     let mut url = url::Url::parse(&server.database_url("sales"))?;
     url.set_password(Some("s3cret-pw")).ok();
@@ -341,7 +357,7 @@ async fn a_wrong_password_fails_saying_access_denied_without_showing_it() -> any
 }
 
 #[tokio::test]
-async fn an_unknown_database_fails_saying_how_to_create_it() -> anyhow::Result<()> {
+async fn an_unknown_database_fails_saying_how_to_create_it() -> TestResult {
     let server = server().await?;
     let url = server.database_url("no_such_database_here");
     let run = run_with_bad_url(&url);
@@ -389,8 +405,7 @@ async fn with_no_way_to_a_server_a_lesson_names_all_three_and_exits_2() {
 }
 
 #[tokio::test]
-async fn a_user_with_a_password_logs_in_over_tcp_and_mysql_needs_tls_or_rsa_for_it()
--> anyhow::Result<()> {
+async fn a_user_with_a_password_logs_in_over_tcp_and_mysql_needs_tls_or_rsa_for_it() -> TestResult {
     let server = server().await?;
     let mut admin = sqlx::MySqlConnection::connect(&server.url()).await?;
     let user = format!("wb_pw_{}", std::process::id());
@@ -458,8 +473,7 @@ async fn a_user_with_a_password_logs_in_over_tcp_and_mysql_needs_tls_or_rsa_for_
 }
 
 #[tokio::test]
-async fn a_fresh_database_gets_the_servers_utf8mb4_collation_and_its_padding_rules()
--> anyhow::Result<()> {
+async fn a_fresh_database_gets_the_servers_utf8mb4_collation_and_its_padding_rules() -> TestResult {
     let db = fresh_database("foundation_collation").await?;
     let pool = workbook::connect(&db.url).await?;
     let collation: String = sqlx::query_scalar(

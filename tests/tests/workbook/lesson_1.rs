@@ -5,7 +5,9 @@ use std::process::Command;
 use lesson_1::{BothOrNeither, HOSTILE_NAME, STREAM_ROWS, SortKey};
 use sqlx::MySqlPool;
 use workbook::fresh_database;
-use workbook_tests::{LessonCommand, assert_matches_capture, lesson_binary, workspace_root};
+use workbook_tests::{
+    LessonCommand, TestResult, assert_matches_capture, lesson_binary, workspace_root,
+};
 
 /// A fresh database with the lesson's schema, and the lesson's own pool on it.
 async fn lesson_pool(prefix: &str) -> anyhow::Result<(workbook::FreshDatabase, MySqlPool)> {
@@ -24,7 +26,7 @@ async fn names(pool: &MySqlPool) -> anyhow::Result<Vec<String>> {
 }
 
 #[tokio::test]
-async fn lesson_1_creates_the_article_table_with_its_seed_row() -> anyhow::Result<()> {
+async fn lesson_1_creates_the_article_table_with_its_seed_row() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_schema").await?;
     lesson_1::create_schema(&pool).await?;
     let customers = lesson_1::all_customers(&pool).await?;
@@ -36,7 +38,7 @@ async fn lesson_1_creates_the_article_table_with_its_seed_row() -> anyhow::Resul
 }
 
 #[tokio::test]
-async fn lesson_1_pool_has_the_options_the_chapter_explains() -> anyhow::Result<()> {
+async fn lesson_1_pool_has_the_options_the_chapter_explains() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_pool").await?;
     let options = pool.options();
     assert_eq!(options.get_max_connections(), 5);
@@ -49,7 +51,7 @@ async fn lesson_1_pool_has_the_options_the_chapter_explains() -> anyhow::Result<
 }
 
 #[tokio::test]
-async fn lesson_1_reads_rows_with_bound_parameters_and_counts_them() -> anyhow::Result<()> {
+async fn lesson_1_reads_rows_with_bound_parameters_and_counts_them() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_reads").await?;
     sqlx::query("INSERT INTO customers (name, job) VALUES ('Ada', 'Analyst'), ('Edsger', NULL)")
         .execute(&pool)
@@ -81,7 +83,7 @@ async fn lesson_1_reads_rows_with_bound_parameters_and_counts_them() -> anyhow::
 }
 
 #[tokio::test]
-async fn lesson_1_fetch_optional_on_a_missing_id_returns_none() -> anyhow::Result<()> {
+async fn lesson_1_fetch_optional_on_a_missing_id_returns_none() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_optional").await?;
     assert_eq!(lesson_1::find_customer(&pool, -1).await?, None);
     assert_eq!(lesson_1::find_customer(&pool, i16::MAX).await?, None);
@@ -94,7 +96,7 @@ async fn lesson_1_fetch_optional_on_a_missing_id_returns_none() -> anyhow::Resul
 }
 
 #[tokio::test]
-async fn lesson_1_insert_update_and_delete_report_ids_and_affected_rows() -> anyhow::Result<()> {
+async fn lesson_1_insert_update_and_delete_report_ids_and_affected_rows() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_writes").await?;
     let id = lesson_1::insert_customer(&pool, "Ada Lovelace", Some("Analyst")).await?;
     assert_eq!(
@@ -117,7 +119,7 @@ async fn lesson_1_insert_update_and_delete_report_ids_and_affected_rows() -> any
 }
 
 #[tokio::test]
-async fn lesson_1_hostile_name_round_trips_exactly_and_the_table_survives() -> anyhow::Result<()> {
+async fn lesson_1_hostile_name_round_trips_exactly_and_the_table_survives() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_hostile").await?;
     let id = lesson_1::insert_customer(&pool, HOSTILE_NAME, None).await?;
     assert_eq!(
@@ -136,7 +138,7 @@ async fn lesson_1_hostile_name_round_trips_exactly_and_the_table_survives() -> a
 }
 
 #[tokio::test]
-async fn lesson_1_duplicate_insert_is_classified_as_a_unique_violation() -> anyhow::Result<()> {
+async fn lesson_1_duplicate_insert_is_classified_as_a_unique_violation() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_unique").await?;
     let err = lesson_1::insert_customer(&pool, "Lynn", Some("Impostor"))
         .await
@@ -153,7 +155,7 @@ async fn lesson_1_duplicate_insert_is_classified_as_a_unique_violation() -> anyh
 }
 
 #[tokio::test]
-async fn lesson_1_transaction_commits_both_rows_or_leaves_nothing_behind() -> anyhow::Result<()> {
+async fn lesson_1_transaction_commits_both_rows_or_leaves_nothing_behind() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_transactions").await?;
     let committed = lesson_1::insert_both(
         &pool,
@@ -190,7 +192,7 @@ async fn lesson_1_transaction_commits_both_rows_or_leaves_nothing_behind() -> an
 }
 
 #[tokio::test]
-async fn lesson_1_dropped_transaction_rolls_back() -> anyhow::Result<()> {
+async fn lesson_1_dropped_transaction_rolls_back() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_dropped").await?;
     let (inside, after) = lesson_1::drop_a_transaction(&pool, "Hedy Lamarr").await?;
     assert_eq!((inside, after), (1, 0));
@@ -202,7 +204,7 @@ async fn lesson_1_dropped_transaction_rolls_back() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn lesson_1_streamed_count_equals_the_table_count_and_seeding_twice_adds_nothing()
--> anyhow::Result<()> {
+-> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_stream").await?;
     workbook::migrate(&pool).await?;
     assert_eq!(
@@ -227,7 +229,7 @@ async fn lesson_1_streamed_count_equals_the_table_count_and_seeding_twice_adds_n
 }
 
 #[tokio::test]
-async fn lesson_1_checked_queries_agree_with_the_runtime_ones() -> anyhow::Result<()> {
+async fn lesson_1_checked_queries_agree_with_the_runtime_ones() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_checked").await?;
     sqlx::query("INSERT INTO customers (name, job) VALUES ('Ada', NULL), ('Grace', NULL)")
         .execute(&pool)
@@ -245,8 +247,8 @@ async fn lesson_1_checked_queries_agree_with_the_runtime_ones() -> anyhow::Resul
 }
 
 #[tokio::test]
-async fn lesson_1_binary_prints_what_the_book_shows_and_a_second_run_prints_the_same()
--> anyhow::Result<()> {
+async fn lesson_1_binary_prints_what_the_book_shows_and_a_second_run_prints_the_same() -> TestResult
+{
     let db = fresh_database("lesson_1_binary").await?;
     let first = LessonCommand::new("lesson-1", Some(&db.url)).run();
     first.assert_success();
@@ -268,7 +270,7 @@ async fn lesson_1_binary_prints_what_the_book_shows_and_a_second_run_prints_the_
 }
 
 #[tokio::test]
-async fn lesson_1_logs_each_statement_on_stderr_with_rust_log_sqlx_info() -> anyhow::Result<()> {
+async fn lesson_1_logs_each_statement_on_stderr_with_rust_log_sqlx_info() -> TestResult {
     let db = fresh_database("lesson_1_logging").await?;
     let run = LessonCommand::new("lesson-1", Some(&db.url))
         .env("RUST_LOG", "sqlx=info")
@@ -284,7 +286,7 @@ async fn lesson_1_logs_each_statement_on_stderr_with_rust_log_sqlx_info() -> any
 }
 
 #[tokio::test]
-async fn lesson_1_bad_rust_log_is_a_one_line_error() -> anyhow::Result<()> {
+async fn lesson_1_bad_rust_log_is_a_one_line_error() -> TestResult {
     let run = LessonCommand::new("lesson-1", None)
         .env("RUST_LOG", "sqlx=loud")
         .run();

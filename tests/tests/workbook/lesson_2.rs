@@ -6,7 +6,7 @@ use lesson_2::{Customer, Filters, SAMPLE_CUSTOMERS, SAMPLE_ORDERS};
 use regex::Regex;
 use sqlx::mysql::MySqlPool;
 use workbook::fresh_database;
-use workbook_tests::{LessonCommand, assert_matches_capture};
+use workbook_tests::{LessonCommand, TestResult, assert_matches_capture};
 
 /// A fresh database with the shared schema, the seed row `Lynn` and the lesson's sample rows.
 async fn sample_database(prefix: &str) -> anyhow::Result<(workbook::FreshDatabase, MySqlPool)> {
@@ -28,8 +28,7 @@ async fn all_customers(pool: &MySqlPool) -> anyhow::Result<Vec<Customer>> {
 }
 
 #[tokio::test]
-async fn lesson_2_binary_prints_what_the_book_shows_and_the_same_on_a_second_run()
--> anyhow::Result<()> {
+async fn lesson_2_binary_prints_what_the_book_shows_and_the_same_on_a_second_run() -> TestResult {
     let db = fresh_database("lesson_2_binary").await?;
     for _ in 0..2 {
         let run = LessonCommand::new("lesson-2", Some(&db.url)).run();
@@ -73,8 +72,7 @@ async fn show_create_table(pool: &MySqlPool) -> anyhow::Result<String> {
 }
 
 #[tokio::test]
-async fn the_builders_ddl_makes_the_same_table_as_the_articles_hand_written_ddl()
--> anyhow::Result<()> {
+async fn the_builders_ddl_makes_the_same_table_as_the_articles_hand_written_ddl() -> TestResult {
     let by_hand = fresh_database("lesson_2_ddl_by_hand").await?;
     let by_builder = fresh_database("lesson_2_ddl_by_builder").await?;
     let hand_pool = workbook::connect(&by_hand.url).await?;
@@ -136,7 +134,7 @@ fn expected_search(filters: &Filters) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn every_search_filter_combination_returns_the_right_customers() -> anyhow::Result<()> {
+async fn every_search_filter_combination_returns_the_right_customers() -> TestResult {
     let (_db, pool) = sample_database("lesson_2_search").await?;
     let prefixes = [None, Some("L"), Some("Gr"), Some("%"), Some("_")];
     let jobs = [
@@ -187,7 +185,7 @@ async fn every_search_filter_combination_returns_the_right_customers() -> anyhow
 }
 
 #[tokio::test]
-async fn hostile_strings_round_trip_through_the_builder_exactly() -> anyhow::Result<()> {
+async fn hostile_strings_round_trip_through_the_builder_exactly() -> TestResult {
     let db = fresh_database("lesson_2_hostile").await?;
     let pool = workbook::connect(&db.url).await?;
     workbook::migrate(&pool).await?;
@@ -260,7 +258,7 @@ async fn hostile_strings_round_trip_through_the_builder_exactly() -> anyhow::Res
 }
 
 #[tokio::test]
-async fn the_upsert_is_idempotent_and_updates_the_job_of_an_existing_name() -> anyhow::Result<()> {
+async fn the_upsert_is_idempotent_and_updates_the_job_of_an_existing_name() -> TestResult {
     let db = fresh_database("lesson_2_upsert").await?;
     let pool = workbook::connect(&db.url).await?;
     workbook::migrate(&pool).await?;
@@ -297,7 +295,7 @@ async fn the_upsert_is_idempotent_and_updates_the_job_of_an_existing_name() -> a
 }
 
 #[tokio::test]
-async fn the_join_counts_and_totals_each_customers_orders() -> anyhow::Result<()> {
+async fn the_join_counts_and_totals_each_customers_orders() -> TestResult {
     let (_db, pool) = sample_database("lesson_2_join").await?;
     let mut expected: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for (name, _) in SAMPLE_CUSTOMERS {

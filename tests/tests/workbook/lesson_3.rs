@@ -14,7 +14,7 @@ use lesson_3::{CreateCustomerError, DbConn, DbPool, TransferError};
 use regex::Regex;
 use sqlx::mysql::MySqlPool;
 use workbook::{FreshDatabase, fresh_database};
-use workbook_tests::{LessonCommand, assert_matches_capture, lesson_dir};
+use workbook_tests::{LessonCommand, TestResult, assert_matches_capture, lesson_dir};
 
 /// A pool on `db` with the lesson's migrations run, and one connection from it.
 async fn migrated(db: &FreshDatabase) -> anyhow::Result<(DbPool, DbConn)> {
@@ -141,7 +141,7 @@ fn assert_agree(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_schema_rs_agrees_with_what_the_migrations_create() -> anyhow::Result<()> {
+async fn lesson_3_schema_rs_agrees_with_what_the_migrations_create() -> TestResult {
     let db = fresh_database("lesson_3_schema").await?;
     let (pool, conn) = migrated(&db).await?;
     drop(conn);
@@ -187,8 +187,7 @@ async fn show_create(pool: &MySqlPool, table: &str) -> anyhow::Result<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_migrations_create_the_shared_schemas_tables_and_coexist_with_it()
--> anyhow::Result<()> {
+async fn lesson_3_migrations_create_the_shared_schemas_tables_and_coexist_with_it() -> TestResult {
     // One database migrated by the workbook's shared schema (sqlx), one by the lesson (diesel).
     let shared = fresh_database("lesson_3_shared").await?;
     let shared_pool = workbook::connect(&shared.url).await?;
@@ -225,7 +224,7 @@ async fn lesson_3_migrations_create_the_shared_schemas_tables_and_coexist_with_i
 }
 
 #[test]
-fn lesson_3_migrations_panic_on_a_current_thread_runtime_as_the_book_shows() -> anyhow::Result<()> {
+fn lesson_3_migrations_panic_on_a_current_thread_runtime_as_the_book_shows() -> TestResult {
     const THREAD: &str = "main";
     let outer = tokio::runtime::Runtime::new()?;
     let db = outer.block_on(fresh_database("lesson_3_current_thread"))?;
@@ -304,8 +303,7 @@ fn lesson_3_migrations_panic_on_a_current_thread_runtime_as_the_book_shows() -> 
 }
 
 #[test]
-fn lesson_3_migrations_run_on_a_current_thread_runtime_through_spawn_blocking() -> anyhow::Result<()>
-{
+fn lesson_3_migrations_run_on_a_current_thread_runtime_through_spawn_blocking() -> TestResult {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -327,7 +325,7 @@ fn lesson_3_migrations_run_on_a_current_thread_runtime_through_spawn_blocking() 
 // --- Step 3: CRUD -----------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_crud_changes_exactly_the_rows_it_says() -> anyhow::Result<()> {
+async fn lesson_3_crud_changes_exactly_the_rows_it_says() -> TestResult {
     let db = fresh_database("lesson_3_crud").await?;
     let (pool, mut conn) = migrated(&db).await?;
     let check = workbook::connect(&db.url).await?;
@@ -419,7 +417,7 @@ async fn lesson_3_crud_changes_exactly_the_rows_it_says() -> anyhow::Result<()> 
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_a_duplicate_name_is_a_typed_error_and_inserts_nothing() -> anyhow::Result<()> {
+async fn lesson_3_a_duplicate_name_is_a_typed_error_and_inserts_nothing() -> TestResult {
     let db = fresh_database("lesson_3_duplicate").await?;
     let (pool, mut conn) = migrated(&db).await?;
     let result = lesson_3::create_customer(&mut conn, &new("Lynn")).await;
@@ -442,8 +440,7 @@ async fn lesson_3_a_duplicate_name_is_a_typed_error_and_inserts_nothing() -> any
 // --- Step 4: relationships and N+1 ------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_eager_loading_takes_two_statements_for_1_10_and_100_customers()
--> anyhow::Result<()> {
+async fn lesson_3_eager_loading_takes_two_statements_for_1_10_and_100_customers() -> TestResult {
     let db = fresh_database("lesson_3_eager").await?;
     let (pool, mut conn) = migrated(&db).await?;
     for n in [1usize, 10, 100] {
@@ -501,7 +498,7 @@ async fn two_customers(conn: &mut DbConn) -> anyhow::Result<(Customer, Customer)
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_a_rolled_back_transaction_leaves_no_trace() -> anyhow::Result<()> {
+async fn lesson_3_a_rolled_back_transaction_leaves_no_trace() -> TestResult {
     let db = fresh_database("lesson_3_rollback").await?;
     let (pool, mut conn) = migrated(&db).await?;
     let (ada, _) = two_customers(&mut conn).await?;
@@ -530,8 +527,7 @@ async fn lesson_3_a_rolled_back_transaction_leaves_no_trace() -> anyhow::Result<
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_a_failed_nested_transaction_rolls_back_only_to_its_savepoint()
--> anyhow::Result<()> {
+async fn lesson_3_a_failed_nested_transaction_rolls_back_only_to_its_savepoint() -> TestResult {
     let db = fresh_database("lesson_3_savepoint").await?;
     let (pool, mut conn) = migrated(&db).await?;
     let (ada, _) = two_customers(&mut conn).await?;
@@ -567,7 +563,7 @@ async fn lesson_3_a_failed_nested_transaction_rolls_back_only_to_its_savepoint()
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_a_refused_transfer_leaves_both_customers_unchanged() -> anyhow::Result<()> {
+async fn lesson_3_a_refused_transfer_leaves_both_customers_unchanged() -> TestResult {
     let db = fresh_database("lesson_3_transfer").await?;
     let (pool, mut conn) = migrated(&db).await?;
     let (ada, grace) = two_customers(&mut conn).await?;
@@ -610,7 +606,7 @@ async fn lesson_3_a_refused_transfer_leaves_both_customers_unchanged() -> anyhow
 // --- Step 6: pagination -----------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_offset_and_keyset_pages_return_every_order_exactly_once() -> anyhow::Result<()> {
+async fn lesson_3_offset_and_keyset_pages_return_every_order_exactly_once() -> TestResult {
     let db = fresh_database("lesson_3_pages").await?;
     let (pool, mut conn) = migrated(&db).await?;
     let (_, grace) = two_customers(&mut conn).await?;
@@ -661,8 +657,8 @@ async fn lesson_3_offset_and_keyset_pages_return_every_order_exactly_once() -> a
 // --- The binary -------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_binary_prints_what_the_book_shows_and_a_second_run_prints_the_same()
--> anyhow::Result<()> {
+async fn lesson_3_binary_prints_what_the_book_shows_and_a_second_run_prints_the_same() -> TestResult
+{
     let db = fresh_database("lesson_3_binary").await?;
     let first = LessonCommand::new("lesson-3", Some(&db.url)).run();
     first.assert_success();
@@ -690,7 +686,7 @@ async fn lesson_3_binary_prints_what_the_book_shows_and_a_second_run_prints_the_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lesson_3_binary_refuses_a_url_that_asks_for_tls_in_one_line_instead_of_panicking()
--> anyhow::Result<()> {
+-> TestResult {
     let db = fresh_database("lesson_3_tls").await?;
     let url = format!("{}?require_ssl=true", db.url);
     let run = LessonCommand::new("lesson-3", Some(&url)).run();

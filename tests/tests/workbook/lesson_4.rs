@@ -6,7 +6,7 @@ use std::time::Duration;
 use lesson_4::Workload;
 use regex::Regex;
 use workbook::fresh_database;
-use workbook_tests::{LessonCommand, assert_matches_capture};
+use workbook_tests::{LessonCommand, TestResult, assert_matches_capture};
 
 /// A quick workload for tests: 6 queries of 20 ms.
 const QUICK: Workload = Workload {
@@ -54,7 +54,7 @@ fn mask_lesson_4(stdout: &str) -> String {
 }
 
 #[tokio::test]
-async fn lesson_4_binary_prints_what_the_book_shows() -> anyhow::Result<()> {
+async fn lesson_4_binary_prints_what_the_book_shows() -> TestResult {
     let db = fresh_database("lesson_4_binary").await?;
     let run = LessonCommand::new("lesson-4", Some(&db.url)).run();
     run.assert_success();
@@ -63,7 +63,7 @@ async fn lesson_4_binary_prints_what_the_book_shows() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn lesson_4_prints_the_same_twice_and_writes_its_json_and_chart() -> anyhow::Result<()> {
+async fn lesson_4_prints_the_same_twice_and_writes_its_json_and_chart() -> TestResult {
     let db = fresh_database("lesson_4_twice").await?;
     let dir = tempfile::tempdir()?;
     let json = dir.path().join("run.json");
@@ -123,7 +123,7 @@ async fn lesson_4_prints_the_same_twice_and_writes_its_json_and_chart() -> anyho
 }
 
 #[tokio::test]
-async fn lesson_4_rejects_a_bad_count_with_one_clear_line() -> anyhow::Result<()> {
+async fn lesson_4_rejects_a_bad_count_with_one_clear_line() -> TestResult {
     let run = LessonCommand::new("lesson-4", Some("mysql://127.0.0.1:1/none"))
         .args(["--queries", "0"])
         .time_limit(Duration::from_secs(30))
@@ -135,7 +135,7 @@ async fn lesson_4_rejects_a_bad_count_with_one_clear_line() -> anyhow::Result<()
 }
 
 #[tokio::test]
-async fn concurrent_runs_return_the_same_rows_as_sequential_ones() -> anyhow::Result<()> {
+async fn concurrent_runs_return_the_same_rows_as_sequential_ones() -> TestResult {
     let db = fresh_database("lesson_4_same_rows").await?;
     let pool = lesson_4::sized_pool(&db.url, 3, Duration::from_secs(10)).await?;
     let sequential = lesson_4::run_sequential(&pool, QUICK).await?;
@@ -176,7 +176,7 @@ async fn concurrent_runs_return_the_same_rows_as_sequential_ones() -> anyhow::Re
 }
 
 #[tokio::test]
-async fn each_task_runs_on_a_connection_of_its_own() -> anyhow::Result<()> {
+async fn each_task_runs_on_a_connection_of_its_own() -> TestResult {
     let db = fresh_database("lesson_4_own_connection").await?;
     let pool = lesson_4::sized_pool(&db.url, 4, Duration::from_secs(10)).await?;
     let work = Workload {
@@ -190,8 +190,7 @@ async fn each_task_runs_on_a_connection_of_its_own() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn an_exhausted_pool_times_out_with_pool_timed_out_within_its_timeout() -> anyhow::Result<()>
-{
+async fn an_exhausted_pool_times_out_with_pool_timed_out_within_its_timeout() -> TestResult {
     let db = fresh_database("lesson_4_exhaustion").await?;
     let timeout = Duration::from_millis(300);
     let ex = lesson_4::exhaust_pool(&db.url, timeout).await?;
@@ -216,7 +215,7 @@ async fn an_exhausted_pool_times_out_with_pool_timed_out_within_its_timeout() ->
 }
 
 #[tokio::test]
-async fn bounded_fan_out_never_has_more_queries_in_flight_than_the_pool() -> anyhow::Result<()> {
+async fn bounded_fan_out_never_has_more_queries_in_flight_than_the_pool() -> TestResult {
     let db = fresh_database("lesson_4_fan_out").await?;
     let pool = lesson_4::sized_pool(&db.url, 3, Duration::from_secs(10)).await?;
     let bounded = lesson_4::bounded_fan_out(&pool, 200, 3).await?;
@@ -235,8 +234,7 @@ async fn bounded_fan_out_never_has_more_queries_in_flight_than_the_pool() -> any
 }
 
 #[tokio::test]
-async fn a_timed_out_query_leaves_no_transaction_behind_and_the_pool_answers() -> anyhow::Result<()>
-{
+async fn a_timed_out_query_leaves_no_transaction_behind_and_the_pool_answers() -> TestResult {
     let db = fresh_database("lesson_4_cancel").await?;
     let pool = lesson_4::sized_pool(&db.url, 2, Duration::from_secs(10)).await?;
     workbook::migrate(&pool).await?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use lesson_5::{Failure, Increment, OnTimeout, RetryPolicy};
 use regex::Regex;
 use workbook::{LocalServer, fresh_database};
-use workbook_tests::{LessonCommand, assert_matches_capture, mask, skip};
+use workbook_tests::{LessonCommand, TestResult, assert_matches_capture, mask, skip};
 
 /// The figures of a full run that vary from run to run; the chapter lists them.
 const MASKS: &[(&str, &str)] = &[
@@ -78,7 +78,7 @@ fn count_of(stdout: &str, pattern: &str) -> usize {
 }
 
 #[tokio::test]
-async fn lesson_5_binary_prints_what_the_book_shows() -> anyhow::Result<()> {
+async fn lesson_5_binary_prints_what_the_book_shows() -> TestResult {
     // The full run, on a server the child starts itself: every scenario runs, the restart and
     // the global setting included, and none of it reaches the server the other tests share.
     let run = LessonCommand::new("lesson-5", None)
@@ -119,7 +119,7 @@ async fn lesson_5_binary_prints_what_the_book_shows() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn a_second_run_on_the_same_database_prints_the_same() -> anyhow::Result<()> {
+async fn a_second_run_on_the_same_database_prints_the_same() -> TestResult {
     let db = fresh_database("lesson_5_twice").await?;
     let first = LessonCommand::new("lesson-5", Some(&db.url))
         .args(["--quick"])
@@ -162,7 +162,7 @@ async fn lesson_pool(prefix: &str) -> anyhow::Result<(workbook::FreshDatabase, s
 }
 
 #[tokio::test]
-async fn a_duplicate_name_is_a_typed_error_with_sqlx_and_diesel() -> anyhow::Result<()> {
+async fn a_duplicate_name_is_a_typed_error_with_sqlx_and_diesel() -> TestResult {
     let (db, pool) = lesson_pool("lesson_5_duplicates").await?;
     let report = lesson_5::duplicates(&pool, &db.url).await?;
     assert!(report.first_insert_ok);
@@ -177,7 +177,7 @@ async fn a_duplicate_name_is_a_typed_error_with_sqlx_and_diesel() -> anyhow::Res
 }
 
 #[tokio::test]
-async fn errors_are_classified_by_number_1062_1213_1205_and_foreign_keys() -> anyhow::Result<()> {
+async fn errors_are_classified_by_number_1062_1213_1205_and_foreign_keys() -> TestResult {
     let (db, pool) = lesson_pool("lesson_5_classify").await?;
     let report = lesson_5::duplicates(&pool, &db.url).await?;
     let seen: Vec<(Option<u16>, Failure)> = report
@@ -212,8 +212,7 @@ async fn errors_are_classified_by_number_1062_1213_1205_and_foreign_keys() -> an
 }
 
 #[tokio::test]
-async fn read_modify_write_loses_updates_and_locking_or_atomic_updates_do_not() -> anyhow::Result<()>
-{
+async fn read_modify_write_loses_updates_and_locking_or_atomic_updates_do_not() -> TestResult {
     let (db, pool) = lesson_pool("lesson_5_counter").await?;
     let [naive, locked, atomic] = lesson_5::lost_updates_compared(&db.url, 8, 25).await?;
     assert_eq!(naive.how, Increment::ReadThenWrite);
@@ -228,7 +227,7 @@ async fn read_modify_write_loses_updates_and_locking_or_atomic_updates_do_not() 
 }
 
 #[tokio::test]
-async fn every_deadlocked_transfer_commits_after_retries() -> anyhow::Result<()> {
+async fn every_deadlocked_transfer_commits_after_retries() -> TestResult {
     let (db, pool) = lesson_pool("lesson_5_deadlocks").await?;
     let report = lesson_5::opposite_transfers(&db.url, 40, RetryPolicy::default()).await?;
     assert_eq!(report.committed, 80, "{report}");
@@ -258,8 +257,7 @@ fn the_backoff_is_jittered_and_capped() {
 }
 
 #[tokio::test]
-async fn cancelled_rounds_leave_nothing_open_and_lose_no_acknowledged_commit() -> anyhow::Result<()>
-{
+async fn cancelled_rounds_leave_nothing_open_and_lose_no_acknowledged_commit() -> TestResult {
     let (db, pool) = lesson_pool("lesson_5_cancel").await?;
     for mode in [OnTimeout::DropTheFuture, OnTimeout::DetachTheWork] {
         let r = lesson_5::cancellation(&db.url, 150, Duration::from_millis(5), mode).await?;
@@ -282,8 +280,7 @@ async fn cancelled_rounds_leave_nothing_open_and_lose_no_acknowledged_commit() -
 }
 
 #[tokio::test]
-async fn a_cancelled_begin_leaves_a_transaction_open_unless_the_pool_guards_it()
--> anyhow::Result<()> {
+async fn a_cancelled_begin_leaves_a_transaction_open_unless_the_pool_guards_it() -> TestResult {
     let (db, pool) = lesson_pool("lesson_5_begin").await?;
     let plain = lesson_5::cancelled_begin(&db.url, false).await?;
     assert_eq!(plain.open_transactions, 1, "{plain}");
@@ -303,7 +300,7 @@ async fn a_cancelled_begin_leaves_a_transaction_open_unless_the_pool_guards_it()
 }
 
 #[tokio::test]
-async fn hostile_strings_round_trip_exactly_and_too_long_ones_are_refused() -> anyhow::Result<()> {
+async fn hostile_strings_round_trip_exactly_and_too_long_ones_are_refused() -> TestResult {
     let (db, pool) = lesson_pool("lesson_5_hostile").await?;
     let report = lesson_5::hostile_input(&pool, &db.url, 1_000).await?;
     assert!(report.strict, "{report}");
@@ -338,7 +335,7 @@ async fn hostile_strings_round_trip_exactly_and_too_long_ones_are_refused() -> a
 }
 
 #[tokio::test]
-async fn a_runaway_query_is_stopped_by_the_statement_time_limit() -> anyhow::Result<()> {
+async fn a_runaway_query_is_stopped_by_the_statement_time_limit() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_5_runaway").await?;
     let report = lesson_5::runaway_query(&pool).await?;
     let stopped = report
@@ -372,7 +369,7 @@ async fn private_server() -> anyhow::Result<Option<(Arc<LocalServer>, String)>> 
 }
 
 #[tokio::test]
-async fn the_pool_recovers_after_a_restart_of_a_private_server() -> anyhow::Result<()> {
+async fn the_pool_recovers_after_a_restart_of_a_private_server() -> TestResult {
     let Some((server, url)) = private_server().await? else {
         return Ok(());
     };
@@ -387,7 +384,7 @@ async fn the_pool_recovers_after_a_restart_of_a_private_server() -> anyhow::Resu
 }
 
 #[tokio::test]
-async fn stale_connections_fail_only_on_a_pool_without_guards() -> anyhow::Result<()> {
+async fn stale_connections_fail_only_on_a_pool_without_guards() -> TestResult {
     let Some((_server, url)) = private_server().await? else {
         return Ok(());
     };

@@ -10,8 +10,8 @@ use std::time::Duration;
 use sqlx::mysql::{MySqlDatabaseError, MySqlPoolOptions};
 use workbook::{fresh_database, server};
 use workbook_tests::{
-    LessonCommand, Run, ServerKind, as_in_the_book, assert_matches_snapshot, server_kind,
-    workspace_root,
+    LessonCommand, Run, ServerKind, TestResult, as_in_the_book, assert_matches_snapshot,
+    server_kind, workspace_root,
 };
 
 fn captured_dir() -> PathBuf {
@@ -50,7 +50,7 @@ async fn connection_refused_is_captured_from_lesson_1() {
 }
 
 #[tokio::test]
-async fn access_denied_is_captured_from_lesson_1() -> anyhow::Result<()> {
+async fn access_denied_is_captured_from_lesson_1() -> TestResult {
     let server = server().await?;
     let mut url = url::Url::parse(&server.database_url("sales"))?;
     url.set_username("root").ok();
@@ -62,7 +62,7 @@ async fn access_denied_is_captured_from_lesson_1() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn an_unknown_database_is_captured_from_lesson_1() -> anyhow::Result<()> {
+async fn an_unknown_database_is_captured_from_lesson_1() -> TestResult {
     let server = server().await?;
     let run = lesson_1_with(&server.database_url("no_such_database"));
     assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
@@ -105,7 +105,7 @@ fn mysql_number(err: &sqlx::Error) -> Option<u16> {
 }
 
 #[tokio::test]
-async fn an_emoji_in_a_latin1_table_is_refused_and_captured() -> anyhow::Result<()> {
+async fn an_emoji_in_a_latin1_table_is_refused_and_captured() -> TestResult {
     let db = fresh_database("trouble_latin1").await?;
     let pool = workbook::connect(&db.url).await?;
     sqlx::query(
@@ -136,7 +136,7 @@ async fn an_emoji_in_a_latin1_table_is_refused_and_captured() -> anyhow::Result<
 }
 
 #[tokio::test]
-async fn a_unique_violation_is_captured_with_its_kind() -> anyhow::Result<()> {
+async fn a_unique_violation_is_captured_with_its_kind() -> TestResult {
     let db = fresh_database("trouble_unique").await?;
     let pool = workbook::connect(&db.url).await?;
     workbook::migrate(&pool).await?;
@@ -163,7 +163,7 @@ async fn a_unique_violation_is_captured_with_its_kind() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_deadlock_between_two_transactions_is_captured() -> anyhow::Result<()> {
+async fn a_deadlock_between_two_transactions_is_captured() -> TestResult {
     let db = fresh_database("trouble_deadlock").await?;
     let pool = workbook::connect(&db.url).await?;
     sqlx::query("CREATE TABLE accounts (id INT PRIMARY KEY, balance INT NOT NULL) ENGINE=InnoDB")
@@ -243,7 +243,7 @@ async fn a_deadlock_between_two_transactions_is_captured() -> anyhow::Result<()>
 }
 
 #[tokio::test]
-async fn a_pool_with_no_free_connection_times_out_and_is_captured() -> anyhow::Result<()> {
+async fn a_pool_with_no_free_connection_times_out_and_is_captured() -> TestResult {
     let db = fresh_database("trouble_pool").await?;
     let pool = MySqlPoolOptions::new()
         .max_connections(1)
@@ -283,7 +283,7 @@ fn the_troubleshooting_page_shows_every_capture() {
 }
 
 #[tokio::test]
-async fn a_password_login_without_tls_is_refused_on_mysql_and_captured() -> anyhow::Result<()> {
+async fn a_password_login_without_tls_is_refused_on_mysql_and_captured() -> TestResult {
     use sqlx::Connection;
     let db = fresh_database("trouble_rsa").await?;
     let server = server().await?;

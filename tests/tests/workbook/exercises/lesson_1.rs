@@ -1,6 +1,7 @@
 //! Lesson 1's exercises: these fail until the exercises are solved.
 
 use workbook::fresh_database;
+use workbook_tests::TestResult;
 
 async fn customers(pool: &sqlx::MySqlPool) -> anyhow::Result<Vec<String>> {
     Ok(
@@ -11,8 +12,7 @@ async fn customers(pool: &sqlx::MySqlPool) -> anyhow::Result<Vec<String>> {
 }
 
 #[tokio::test]
-async fn exercise_1_1_counts_customers_with_a_job_that_is_neither_empty_nor_null()
--> anyhow::Result<()> {
+async fn exercise_1_1_counts_customers_with_a_job_that_is_neither_empty_nor_null() -> TestResult {
     let db = fresh_database("exercise_1_1").await?;
     let pool = workbook::connect(&db.url).await?;
     workbook::migrate(&pool).await?;
@@ -29,8 +29,7 @@ async fn exercise_1_1_counts_customers_with_a_job_that_is_neither_empty_nor_null
 }
 
 #[tokio::test]
-async fn exercise_1_2_renames_a_customer_and_says_whether_anyone_was_renamed() -> anyhow::Result<()>
-{
+async fn exercise_1_2_renames_a_customer_and_says_whether_anyone_was_renamed() -> TestResult {
     let db = fresh_database("exercise_1_2").await?;
     let pool = workbook::connect(&db.url).await?;
     workbook::migrate(&pool).await?;
@@ -52,7 +51,7 @@ async fn exercise_1_2_renames_a_customer_and_says_whether_anyone_was_renamed() -
 }
 
 #[tokio::test]
-async fn exercise_1_3_inserts_all_customers_or_none_of_them() -> anyhow::Result<()> {
+async fn exercise_1_3_inserts_all_customers_or_none_of_them() -> TestResult {
     let db = fresh_database("exercise_1_3").await?;
     let pool = workbook::connect(&db.url).await?;
     workbook::migrate(&pool).await?;

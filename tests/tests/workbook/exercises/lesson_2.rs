@@ -6,6 +6,7 @@ use sea_query_sqlx::SqlxBinder;
 use sqlx::AssertSqlSafe;
 use sqlx::mysql::MySqlPool;
 use workbook::fresh_database;
+use workbook_tests::TestResult;
 
 async fn all_customers(pool: &MySqlPool) -> anyhow::Result<Vec<Customer>> {
     let rows = sqlx::query_as::<_, Customer>("SELECT id, name, job FROM customers ORDER BY id")
@@ -15,7 +16,7 @@ async fn all_customers(pool: &MySqlPool) -> anyhow::Result<Vec<Customer>> {
 }
 
 #[tokio::test]
-async fn exercise_2_1_finds_the_customers_without_a_job() -> anyhow::Result<()> {
+async fn exercise_2_1_finds_the_customers_without_a_job() -> TestResult {
     let db = fresh_database("exercise_2_1").await?;
     let pool = workbook::connect(&db.url).await?;
     workbook::migrate(&pool).await?;
@@ -42,7 +43,7 @@ async fn exercise_2_1_finds_the_customers_without_a_job() -> anyhow::Result<()> 
 }
 
 #[tokio::test]
-async fn exercise_2_2_ranks_the_top_spenders() -> anyhow::Result<()> {
+async fn exercise_2_2_ranks_the_top_spenders() -> TestResult {
     let db = fresh_database("exercise_2_2").await?;
     let pool = workbook::connect(&db.url).await?;
     workbook::migrate(&pool).await?;
@@ -75,7 +76,7 @@ async fn exercise_2_2_ranks_the_top_spenders() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn exercise_2_3_upserts_many_customers_in_one_statement() -> anyhow::Result<()> {
+async fn exercise_2_3_upserts_many_customers_in_one_statement() -> TestResult {
     let db = fresh_database("exercise_2_3").await?;
     let pool = workbook::connect(&db.url).await?;
     workbook::migrate(&pool).await?;

@@ -3,6 +3,7 @@
 use lesson_3::models::{Customer, NewCustomer};
 use lesson_3::{DbConn, DbPool, RenameOutcome};
 use workbook::{FreshDatabase, fresh_database};
+use workbook_tests::TestResult;
 
 /// A pool on `db` with the lesson's migrations run, and one connection from it.
 async fn migrated(db: &FreshDatabase) -> anyhow::Result<(DbPool, DbConn)> {
@@ -23,7 +24,7 @@ async fn shop(conn: &mut DbConn) -> anyhow::Result<Vec<Customer>> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn exercise_3_1_lists_the_customers_without_orders() -> anyhow::Result<()> {
+async fn exercise_3_1_lists_the_customers_without_orders() -> TestResult {
     let db = fresh_database("exercise_3_1").await?;
     let (pool, mut conn) = migrated(&db).await?;
     shop(&mut conn).await?;
@@ -35,8 +36,7 @@ async fn exercise_3_1_lists_the_customers_without_orders() -> anyhow::Result<()>
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn exercise_3_2_totals_every_customers_orders_in_at_most_two_statements() -> anyhow::Result<()>
-{
+async fn exercise_3_2_totals_every_customers_orders_in_at_most_two_statements() -> TestResult {
     let db = fresh_database("exercise_3_2").await?;
     let (pool, mut conn) = migrated(&db).await?;
     shop(&mut conn).await?;
@@ -72,8 +72,7 @@ async fn exercise_3_2_totals_every_customers_orders_in_at_most_two_statements() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn exercise_3_3_tells_a_rename_from_a_missing_customer_and_a_taken_name() -> anyhow::Result<()>
-{
+async fn exercise_3_3_tells_a_rename_from_a_missing_customer_and_a_taken_name() -> TestResult {
     let db = fresh_database("exercise_3_3").await?;
     let (pool, mut conn) = migrated(&db).await?;
     let customers = shop(&mut conn).await?;

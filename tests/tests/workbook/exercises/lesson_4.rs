@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
 use workbook::fresh_database;
+use workbook_tests::TestResult;
 
 async fn pool_of(url: &str, size: u32, acquire_timeout: Duration) -> anyhow::Result<MySqlPool> {
     Ok(MySqlPoolOptions::new()
@@ -24,8 +25,7 @@ async fn sleeping_sessions(watcher: &MySqlPool) -> anyhow::Result<i64> {
 }
 
 #[tokio::test]
-async fn exercise_4_1_runs_the_queries_concurrently_but_never_more_than_the_limit()
--> anyhow::Result<()> {
+async fn exercise_4_1_runs_the_queries_concurrently_but_never_more_than_the_limit() -> TestResult {
     let db = fresh_database("exercise_4_1").await?;
     let pool = pool_of(&db.url, 10, Duration::from_secs(10)).await?;
     let watcher = pool_of(&db.url, 1, Duration::from_secs(10)).await?;
@@ -52,7 +52,7 @@ async fn exercise_4_1_runs_the_queries_concurrently_but_never_more_than_the_limi
 }
 
 #[tokio::test]
-async fn exercise_4_2_answers_none_when_the_pool_is_busy() -> anyhow::Result<()> {
+async fn exercise_4_2_answers_none_when_the_pool_is_busy() -> TestResult {
     let db = fresh_database("exercise_4_2").await?;
     let pool = pool_of(&db.url, 1, Duration::from_secs(10)).await?;
     let wait = Duration::from_millis(200);
@@ -77,7 +77,7 @@ async fn exercise_4_2_answers_none_when_the_pool_is_busy() -> anyhow::Result<()>
 }
 
 #[tokio::test]
-async fn exercise_4_3_kills_the_query_that_outlives_its_timeout() -> anyhow::Result<()> {
+async fn exercise_4_3_kills_the_query_that_outlives_its_timeout() -> TestResult {
     let db = fresh_database("exercise_4_3").await?;
     let pool = pool_of(&db.url, 3, Duration::from_secs(10)).await?;
     let watcher = pool_of(&db.url, 1, Duration::from_secs(10)).await?;

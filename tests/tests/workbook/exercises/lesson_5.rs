@@ -2,6 +2,7 @@
 
 use lesson_5::exercises::Renamed;
 use workbook::fresh_database;
+use workbook_tests::TestResult;
 
 async fn customers(
     prefix: &str,
@@ -20,7 +21,7 @@ async fn customers(
 }
 
 #[tokio::test]
-async fn exercise_5_1_matches_wildcards_only_literally() -> anyhow::Result<()> {
+async fn exercise_5_1_matches_wildcards_only_literally() -> TestResult {
     let (_db, pool) = customers(
         "exercise_5_1",
         &[
@@ -44,7 +45,7 @@ async fn exercise_5_1_matches_wildcards_only_literally() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn exercise_5_2_says_what_a_rename_did() -> anyhow::Result<()> {
+async fn exercise_5_2_says_what_a_rename_did() -> TestResult {
     let (_db, pool) = customers("exercise_5_2", &["Ada"]).await?;
     let ada: i16 = sqlx::query_scalar("SELECT id FROM customers WHERE name = 'Ada'")
         .fetch_one(&pool)
@@ -63,7 +64,7 @@ async fn exercise_5_2_says_what_a_rename_did() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn exercise_5_3_never_oversells_under_concurrency() -> anyhow::Result<()> {
+async fn exercise_5_3_never_oversells_under_concurrency() -> TestResult {
     let db = fresh_database("exercise_5_3").await?;
     let pool = workbook::connect(&db.url).await?;
     sqlx::query("CREATE TABLE stock (product INT PRIMARY KEY, left_in_stock INT NOT NULL)")

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use sqlx::Connection;
 use workbook::fresh_database;
+use workbook_tests::TestResult;
 
 #[test]
 fn exercise_6_1_finds_the_minimum_and_the_median_of_unsorted_runs() {
@@ -16,7 +17,7 @@ fn exercise_6_1_finds_the_minimum_and_the_median_of_unsorted_runs() {
 }
 
 #[tokio::test]
-async fn exercise_6_2_shows_that_sqlx_prepares_a_repeated_query_once() -> anyhow::Result<()> {
+async fn exercise_6_2_shows_that_sqlx_prepares_a_repeated_query_once() -> TestResult {
     let db = fresh_database("exercise_6_2").await?;
     let pool = workbook::connect(&db.url).await?;
     workbook::migrate(&pool).await?;
@@ -35,7 +36,7 @@ async fn exercise_6_2_shows_that_sqlx_prepares_a_repeated_query_once() -> anyhow
 }
 
 #[tokio::test]
-async fn exercise_6_3_inserts_in_chunks_with_one_statement_per_chunk() -> anyhow::Result<()> {
+async fn exercise_6_3_inserts_in_chunks_with_one_statement_per_chunk() -> TestResult {
     let db = fresh_database("exercise_6_3").await?;
     let pool = workbook::connect(&db.url).await?;
     workbook::migrate(&pool).await?;
