@@ -163,14 +163,14 @@ thread_local! {
 pub fn keep_databases_of_this_test() {
     FAILED.with(|failed| failed.set(true));
 }
+
 static SWEPT: OnceCell<()> = OnceCell::const_new();
 
 /// A uniquely named, empty `utf8mb4` database on the shared server, for one test.
 ///
 /// Dropping the guard drops the database, unless the test failed (the thread is panicking, or
 /// [`keep_databases_of_this_test`] was called): then the database is kept for inspection and
-/// its name printed. Leftovers of earlier runs are
-/// swept the next time a test process starts.
+/// its name printed. Leftovers of earlier runs are swept the next time a test process starts.
 pub struct FreshDatabase {
     /// The database's URL.
     pub url: String,

@@ -501,3 +501,51 @@ async fn a_fresh_database_gets_the_servers_utf8mb4_collation_and_its_padding_rul
     pool.close().await;
     Ok(())
 }
+
+#[test]
+fn an_image_docker_cannot_get_falls_back_to_a_local_server_or_fails_clearly() {
+    if let Err(why) = workbook::docker_available() {
+        skip(
+            "an_image_docker_cannot_get_falls_back_to_a_local_server_or_fails_clearly",
+            &why,
+        );
+        return;
+    }
+    let missing = "workbook/no-such-image:0";
+    if workbook::find_server_binary().is_some() {
+        let run = LessonCommand::new("lesson-1", None)
+            .env("WORKBOOK_MYSQL_IMAGE", missing)
+            .time_limit(Duration::from_secs(120))
+            .run();
+        run.assert_success();
+        let fell_back = run
+            .stderr
+            .lines()
+            .find(|l| l.contains(missing))
+            .unwrap_or_default();
+        assert!(
+            fell_back.contains("WORKBOOK_MYSQL_IMAGE")
+                && fell_back.contains("trying a local server instead"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("workbook: using a local"),
+            "{}",
+            run.stderr
+        );
+    }
+    // With no local server either: one clear error, within 15 s, naming the ways out.
+    let run = LessonCommand::new("lesson-1", None)
+        .env("WORKBOOK_MYSQL_IMAGE", missing)
+        .env("WORKBOOK_MYSQLD", "/nonexistent/mysqld")
+        .time_limit(Duration::from_secs(15))
+        .run();
+    assert_eq!(run.code(), Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("WORKBOOK_MYSQL_IMAGE") && run.stderr.contains("WORKBOOK_MYSQLD"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
