@@ -207,13 +207,18 @@ impl LessonCommand {
     }
 }
 
-/// Replaces what varies between runs and machines: loopback ports, durations, and version
-/// numbers. Each extra `(pattern, replacement)` pair is applied after these.
+/// Replaces what varies between runs and machines: the server's address and port, durations,
+/// and version numbers. Each extra `(pattern, replacement)` pair is applied after these.
 pub fn mask(text: &str, extra: &[(&str, &str)]) -> String {
     static DEFAULTS: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
     let defaults = DEFAULTS.get_or_init(|| {
         [
-            (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
+            // The server's address: a loopback port, or where testcontainers says Docker
+            // publishes it (the bridge's gateway, when the tests themselves run in a container).
+            (
+                r"\b(?:127\.0\.0\.1|\d{1,3}(?:\.\d{1,3}){3}|localhost):\d+",
+                "127.0.0.1:PORT",
+            ),
             (r"\b\d+\.\d+\.\d+[-\w.+~]*", "<version>"),
             (r"\b\d+(\.\d+)?\s?(ms|µs|us|ns|s)\b", "<time>"),
             // Tests run each lesson in a fresh database; the book shows `sales`.
