@@ -232,18 +232,32 @@ pub struct Customer {
     pub job: Option<String>,
 }
 
-/// The name the mixed workload gives its customer number `task`.
-pub fn task_customer_name(task: u32) -> String {
-    format!("lesson-4 task {task:03}")
+/// The name one run of the mixed workload gives its customer number `task`:
+/// `lesson-4 task 004 (run 5f3a9c1e)`. Every run has a tag of its own, so no run inserts a
+/// name that an earlier run deleted a moment ago.
+pub fn task_customer_name(run: &str, task: u32) -> String {
+    format!("lesson-4 task {task:03} (run {run})")
+}
+
+/// A name of the mixed workload without its run tag: `lesson-4 task 004`.
+pub fn task_label(name: &str) -> &str {
+    name.split(" (run ").next().unwrap_or(name)
+}
+
+/// A new tag for one run of the mixed workload: eight hex digits.
+pub fn new_run_tag() -> String {
+    use std::hash::BuildHasher;
+    let random = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
+    format!("{:08x}", random as u32)
 }
 
 // ANCHOR: mixed_task
 /// A realistic task: insert a customer, then read it back by primary key, on the task's own
 /// connection.
-pub async fn mixed_task(pool: &MySqlPool, task: u32) -> Result<Customer> {
+pub async fn mixed_task(pool: &MySqlPool, run: &str, task: u32) -> Result<Customer> {
     let mut conn = pool.acquire().await?;
     let inserted = sqlx::query("INSERT INTO customers (name, job) VALUES (?, ?)")
-        .bind(task_customer_name(task))
+        .bind(task_customer_name(run, task))
         .bind(format!("job {task}"))
         .execute(&mut *conn)
         .await?;
@@ -255,18 +269,18 @@ pub async fn mixed_task(pool: &MySqlPool, task: u32) -> Result<Customer> {
 }
 // ANCHOR_END: mixed_task
 
-/// The mixed workload, `tasks` tasks one after another.
-pub async fn mixed_sequential(pool: &MySqlPool, tasks: u32) -> Result<Vec<Customer>> {
+/// The mixed workload, `tasks` tasks one after another, as run `run`.
+pub async fn mixed_sequential(pool: &MySqlPool, run: &str, tasks: u32) -> Result<Vec<Customer>> {
     let mut customers = Vec::new();
     for task in 0..tasks {
-        customers.push(mixed_task(pool, task).await?);
+        customers.push(mixed_task(pool, run, task).await?);
     }
     Ok(customers)
 }
 
-/// The mixed workload, `tasks` tasks at once. The rows come back in task order.
-pub async fn mixed_concurrent(pool: &MySqlPool, tasks: u32) -> Result<Vec<Customer>> {
-    futures::future::try_join_all((0..tasks).map(|task| mixed_task(pool, task))).await
+/// The mixed workload, `tasks` tasks at once, as run `run`. The rows come back in task order.
+pub async fn mixed_concurrent(pool: &MySqlPool, run: &str, tasks: u32) -> Result<Vec<Customer>> {
+    futures::future::try_join_all((0..tasks).map(|task| mixed_task(pool, run, task))).await
 }
 
 /// Deletes the customers the mixed workload inserted, by id: only those rows.
@@ -282,18 +296,13 @@ pub async fn delete_customers(pool: &MySqlPool, customers: &[Customer]) -> Resul
     Ok(deleted)
 }
 
-/// Deletes what an interrupted earlier run of the mixed workload may have left: the rows with
-/// the exact names this lesson inserts (`lesson-4 task 000` ...), which would otherwise break
-/// the unique key on `name`.
-pub async fn delete_leftover_task_customers(pool: &MySqlPool, tasks: u32) -> Result<u64> {
-    let mut deleted = 0;
-    for task in 0..tasks {
-        deleted += sqlx::query("DELETE FROM customers WHERE name = ?")
-            .bind(task_customer_name(task))
-            .execute(pool)
-            .await?
-            .rows_affected();
-    }
+/// Deletes what an interrupted earlier run of the mixed workload may have left: the rows
+/// named `lesson-4 task NNN (run TAG)`, and only those.
+pub async fn delete_leftover_task_customers(pool: &MySqlPool) -> Result<u64> {
+    let deleted = sqlx::query("DELETE FROM customers WHERE name LIKE 'lesson-4 task % (run %)'")
+        .execute(pool)
+        .await?
+        .rows_affected();
     Ok(deleted)
 }
 

@@ -156,17 +156,17 @@ async fn concurrent_runs_return_the_same_rows_as_sequential_ones() -> TestResult
     let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers")
         .fetch_one(&pool)
         .await?;
-    let seq = lesson_4::mixed_sequential(&pool, 5).await?;
+    let seq = lesson_4::mixed_sequential(&pool, "seq00001", 5).await?;
     assert_eq!(lesson_4::delete_customers(&pool, &seq).await?, 5);
-    let conc = lesson_4::mixed_concurrent(&pool, 5).await?;
+    let conc = lesson_4::mixed_concurrent(&pool, "conc0001", 5).await?;
     assert_eq!(lesson_4::delete_customers(&pool, &conc).await?, 5);
     let names = |rows: &[lesson_4::Customer]| {
         rows.iter()
-            .map(|c| (c.name.clone(), c.job.clone()))
+            .map(|c| (lesson_4::task_label(&c.name).to_owned(), c.job.clone()))
             .collect::<Vec<_>>()
     };
     assert_eq!(names(&seq), names(&conc));
-    assert_eq!(conc[4].name, "lesson-4 task 004");
+    assert_eq!(conc[4].name, "lesson-4 task 004 (run conc0001)");
     let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers")
         .fetch_one(&pool)
         .await?;
