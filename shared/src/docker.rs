@@ -4,11 +4,12 @@
 //! with one-second timeouts, so a machine without a daemon moves on at once and never hangs.
 
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use testcontainers::core::IntoContainerPort;
 use testcontainers::runners::SyncRunner;
 use testcontainers::{Container, ImageExt};
 use testcontainers_modules::mariadb::Mariadb;
@@ -83,6 +84,21 @@ impl Running {
         }
     }
 
+    /// Stops the container at once: `docker stop --time 0` sends SIGKILL right away.
+    fn kill(&self) -> testcontainers::core::error::Result<()> {
+        match self {
+            Running::Mysql(c) => c.stop_with_timeout(Some(0)),
+            Running::Mariadb(c) => c.stop_with_timeout(Some(0)),
+        }
+    }
+
+    fn start(&self) -> testcontainers::core::error::Result<()> {
+        match self {
+            Running::Mysql(c) => c.start(),
+            Running::Mariadb(c) => c.start(),
+        }
+    }
+
     fn endpoint(&self) -> testcontainers::core::error::Result<(url::Host, u16)> {
         match self {
             Running::Mysql(c) => Ok((c.get_host()?, c.get_host_port_ipv4(3306)?)),
@@ -97,6 +113,7 @@ impl Running {
 pub struct DockerServer {
     container: Option<Running>,
     url: String,
+    address: SocketAddr,
     image: String,
     startup: Duration,
     _reaper: Reaper,
@@ -122,6 +139,9 @@ impl DockerServer {
             .unwrap_or_else(|| DEFAULT_IMAGE.to_owned());
         let (name, tag) = image.rsplit_once(':').unwrap_or((&image, "latest"));
         let timeout = Duration::from_secs(300);
+        // A fixed host port, so that a restarted container is where it was (Docker would
+        // otherwise publish it on another free port).
+        let host_port = crate::local::free_port()?;
         // NOTE: the two images log different lines when ready, so each has its own module;
         // waiting for MySQL's lines on a MariaDB image would wait until the timeout.
         let container = if name.rsplit('/').next().unwrap_or(name) == "mariadb" {
@@ -129,6 +149,7 @@ impl DockerServer {
                 .with_name(name)
                 .with_tag(tag)
                 .with_startup_timeout(timeout)
+                .with_mapped_port(host_port, 3306.tcp())
                 .start()
                 .map(Running::Mariadb)
         } else {
@@ -136,6 +157,7 @@ impl DockerServer {
                 .with_name(name)
                 .with_tag(tag)
                 .with_startup_timeout(timeout)
+                .with_mapped_port(host_port, 3306.tcp())
                 .start()
                 .map(Running::Mysql)
         }
@@ -152,8 +174,14 @@ impl DockerServer {
             "localhost" => "127.0.0.1".to_owned(),
             other => other.to_owned(),
         };
+        let address = format!("{host}:{port}")
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .with_context(|| format!("cannot resolve the container's address {host}:{port}"))?;
         Ok(DockerServer {
             url: format!("mysql://root@{host}:{port}"),
+            address,
             container: Some(container),
             image,
             startup: started.elapsed(),
@@ -179,6 +207,35 @@ impl DockerServer {
     /// How long pulling (if needed) and starting took.
     pub fn startup(&self) -> Duration {
         self.startup
+    }
+
+    /// Stops the container at once (SIGKILL), as a crash would. Its data stays, so
+    /// [`DockerServer::restart`] brings it back on the same port. Blocks.
+    pub fn kill(&self) -> Result<()> {
+        let container = self.container.as_ref().context("the container is gone")?;
+        container
+            .kill()
+            .with_context(|| format!("cannot stop the container {}", container.id()))
+    }
+
+    /// Starts the container again after [`DockerServer::kill`] and waits (up to two minutes)
+    /// until the server greets on the same port. Blocks.
+    pub fn restart(&self) -> Result<()> {
+        let container = self.container.as_ref().context("the container is gone")?;
+        container
+            .start()
+            .with_context(|| format!("cannot start the container {}", container.id()))?;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !crate::local::greets(self.address) {
+            if Instant::now() > deadline {
+                anyhow::bail!(
+                    "the restarted container {} did not answer within two minutes",
+                    container.id()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
     }
 }
 

@@ -407,13 +407,13 @@ impl Drop for LocalServer {
 }
 
 /// A free TCP port on 127.0.0.1, found by binding port 0.
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("no free loopback port")?;
     Ok(listener.local_addr()?.port())
 }
 
 /// True when something at `addr` accepts a connection and sends a MySQL greeting.
-fn greets(addr: SocketAddr) -> bool {
+pub(crate) fn greets(addr: SocketAddr) -> bool {
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
         return false;
     };

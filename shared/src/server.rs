@@ -56,18 +56,34 @@ impl Server {
         &self.source
     }
 
-    /// The local server, when the workbook started one: lesson 5 kills and restarts it.
-    pub fn local(&self) -> Option<&LocalServer> {
-        match &self.source {
-            Source::Local(local) => Some(local),
-            _ => None,
-        }
-    }
-
     /// True when the workbook started this server itself, so server-wide settings and restarts
     /// harm nobody else's data.
     pub fn is_owned(&self) -> bool {
         !matches!(self.source, Source::External)
+    }
+
+    /// Kills the server at once, as a crash would: SIGKILL for a local server, `docker stop
+    /// --time 0` for a container. Its data stays, so [`Server::restart`] brings it back on the
+    /// same port. Only for a server the workbook started. Blocks.
+    pub fn kill(&self) -> Result<()> {
+        match &self.source {
+            Source::Local(local) => {
+                local.kill();
+                Ok(())
+            }
+            Source::Docker(docker) => docker.kill(),
+            Source::External => bail!(NOT_OURS),
+        }
+    }
+
+    /// Starts the server again after [`Server::kill`], on the same port and data, and returns
+    /// once it accepts connections. Only for a server the workbook started. Blocks.
+    pub fn restart(&self) -> Result<()> {
+        match &self.source {
+            Source::Local(local) => local.restart(),
+            Source::Docker(docker) => docker.restart(),
+            Source::External => bail!(NOT_OURS),
+        }
     }
 
     /// How long it took to get the server: starting it, or nothing for `DATABASE_URL`.
@@ -94,6 +110,15 @@ impl Server {
         }
     }
 
+    /// Starts a server of the caller's own, never the one in `DATABASE_URL`: a container when
+    /// Docker answers (unless `WORKBOOK_SERVER=local`), else a local server. For work that
+    /// kills the server or changes its global settings, which would disturb anyone else on it.
+    ///
+    /// Blocks while the server starts.
+    pub fn start_private() -> Result<Server> {
+        Server::start_owned()
+    }
+
     /// Starts (or, for `DATABASE_URL`, only describes) a server, without sharing it.
     ///
     /// Blocks while a server starts. Most code wants the shared [`server`] instead.
@@ -117,7 +142,11 @@ impl Server {
                 startup: Duration::ZERO,
             });
         }
+        Server::start_owned()
+    }
 
+    /// The second and third ways: a container, else a local binary.
+    fn start_owned() -> Result<Server> {
         let mode = std::env::var("WORKBOOK_SERVER").unwrap_or_else(|_| "auto".to_owned());
         if !matches!(mode.as_str(), "auto" | "docker" | "local") {
             bail!("WORKBOOK_SERVER is {mode:?}; use auto, docker or local");
@@ -221,6 +250,9 @@ fn parse_database_url(raw: &str) -> Result<url::Url> {
     }
     Ok(url)
 }
+
+const NOT_OURS: &str = "this server came from DATABASE_URL: the workbook kills and restarts \
+                        only servers it started itself";
 
 static SHARED: Mutex<Option<&'static Server>> = Mutex::new(None);
 

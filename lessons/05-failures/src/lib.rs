@@ -29,7 +29,7 @@ use sqlx::mysql::{
     MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlPool, MySqlPoolOptions,
 };
 use sqlx::{AssertSqlSafe, Connection, MySqlTransaction, Row};
-use workbook::LocalServer;
+use workbook::Server;
 
 // ---------------------------------------------------------------------------------------------
 // The lesson's own tables
@@ -1577,8 +1577,8 @@ pub async fn resilient_pool(url: &str, size: u32) -> Result<MySqlPool> {
 /// crash would), left down for `down`, restarted on the same port and data directory, and the
 /// load goes on for `after` past the first success.
 ///
-/// Only for a server the workbook started: pass `workbook::server().await?.local()`, or a
-/// private [`LocalServer`] (an `Arc` works too).
+/// Only for a server the workbook started (a local one or a container): the shared
+/// `workbook::server().await?`, or a private one from `Server::start_private` in an `Arc`.
 pub async fn server_restart<S>(
     server: S,
     url: &str,
@@ -1588,7 +1588,7 @@ pub async fn server_restart<S>(
     after: Duration,
 ) -> Result<RestartReport>
 where
-    S: Deref<Target = LocalServer> + Clone + Send + Sync + 'static,
+    S: Deref<Target = Server> + Clone + Send + Sync + 'static,
 {
     let pool = resilient_pool(url, u32::try_from(workers)?).await?;
     sqlx::query("DELETE FROM lesson5_load")
@@ -1625,11 +1625,14 @@ where
     }
 
     tokio::time::sleep(before).await;
-    let killed_at = Instant::now();
     let to_kill = server.clone();
     tokio::task::spawn_blocking(move || to_kill.kill())
         .await
-        .context("the task that kills the server failed")?;
+        .context("the task that kills the server failed")?
+        .context("cannot kill the server")?;
+    // The server is surely down from here: stopping a container takes a moment, and requests
+    // started during that moment may still succeed.
+    let killed_at = Instant::now();
     tokio::time::sleep(down).await;
     let restarting = Instant::now();
     let to_restart = server.clone();

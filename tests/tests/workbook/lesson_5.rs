@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use lesson_5::{Failure, Increment, OnTimeout, RetryPolicy};
 use regex::Regex;
-use workbook::{LocalServer, fresh_database};
-use workbook_tests::{LessonCommand, TestResult, assert_matches_capture, mask, skip};
+use workbook::{Server, fresh_database};
+use workbook_tests::{LessonCommand, TestResult, assert_matches_capture, mask};
 
 /// The figures of a full run that vary from run to run; the chapter lists them.
 const MASKS: &[(&str, &str)] = &[
@@ -79,10 +79,10 @@ fn count_of(stdout: &str, pattern: &str) -> usize {
 
 #[tokio::test]
 async fn lesson_5_binary_prints_what_the_book_shows() -> TestResult {
-    // The full run, on a server the child starts itself: every scenario runs, the restart and
-    // the global setting included, and none of it reaches the server the other tests share.
+    // The full run, on a server of the run's kind that the child starts itself: every scenario
+    // runs, the restart and the global setting included, and none of it reaches the server the
+    // other tests share.
     let run = LessonCommand::new("lesson-5", None)
-        .env("WORKBOOK_SERVER", "local")
         .time_limit(Duration::from_secs(280))
         .run();
     run.assert_success();
@@ -348,31 +348,23 @@ async fn a_runaway_query_is_stopped_by_the_statement_time_limit() -> TestResult 
     Ok(())
 }
 
-/// A server of this test's own, for the scenarios that kill it or change its global settings.
-async fn private_server() -> anyhow::Result<Option<(Arc<LocalServer>, String)>> {
-    let Some(binary) = workbook::find_server_binary() else {
-        skip(
-            "a lesson-5 scenario that needs a private server",
-            "no mariadbd or mysqld here to start a private server",
-        );
-        return Ok(None);
-    };
-    let server = tokio::task::spawn_blocking(move || LocalServer::start(&binary)).await??;
+/// A server of this test's own, of the run's kind (a container or a local server), for the
+/// scenarios that kill it or change its global settings.
+async fn private_server() -> anyhow::Result<(Arc<Server>, String)> {
+    let server = tokio::task::spawn_blocking(Server::start_private).await??;
     let server = Arc::new(server);
     workbook::create_database(&server.url(), "lesson5").await?;
-    let url = format!("{}/lesson5", server.url());
+    let url = server.database_url("lesson5");
     let pool = workbook::connect(&url).await?;
     workbook::migrate(&pool).await?;
     lesson_5::create_tables(&pool).await?;
     pool.close().await;
-    Ok(Some((server, url)))
+    Ok((server, url))
 }
 
 #[tokio::test]
 async fn the_pool_recovers_after_a_restart_of_a_private_server() -> TestResult {
-    let Some((server, url)) = private_server().await? else {
-        return Ok(());
-    };
+    let (server, url) = private_server().await?;
     let ms = Duration::from_millis;
     let report =
         lesson_5::server_restart(server.clone(), &url, 2, ms(300), ms(300), ms(300)).await?;
@@ -385,9 +377,7 @@ async fn the_pool_recovers_after_a_restart_of_a_private_server() -> TestResult {
 
 #[tokio::test]
 async fn stale_connections_fail_only_on_a_pool_without_guards() -> TestResult {
-    let Some((_server, url)) = private_server().await? else {
-        return Ok(());
-    };
+    let (_server, url) = private_server().await?;
     let report = lesson_5::stale_connections(&url, Duration::from_secs(3), 20).await?;
     assert!(report.unguarded.values().sum::<u64>() > 0, "{report}");
     assert!(
