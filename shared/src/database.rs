@@ -1,12 +1,10 @@
-//! Databases on the server: the lesson's own, fresh ones for tests, and the shared schema.
+//! Databases on the server: the lesson's own, and the shared schema.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, MySqlConnection};
-use tokio::sync::OnceCell;
 
 use crate::errors::{NoServerError, explain_connect_error};
 use crate::redact::redact;
@@ -15,12 +13,10 @@ use crate::server::{Server, server};
 /// How long any connection attempt may take before it is reported as an error.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The prefix of every database that [`fresh_database`] makes.
-const FRESH_PREFIX: &str = "wbt";
-
 /// A database a lesson works in, and the server it lives on.
 pub struct Database {
-    /// The database's URL. It may hold a password: print it only through [`crate::redact`].
+    /// The database's URL. It may hold a password: print it only through
+    /// [`crate::redact`].
     pub url: String,
     /// The database's name.
     pub name: String,
@@ -52,11 +48,13 @@ pub async fn connect(url: &str) -> Result<MySqlPool> {
         .map_err(|e| explain_connect_error(url, &e))
 }
 
-async fn connect_one(url: &str) -> Result<MySqlConnection> {
+pub(crate) async fn connect_one(url: &str) -> Result<MySqlConnection> {
     let options: MySqlConnectOptions = url
         .parse()
         .map_err(|e: sqlx::Error| explain_connect_error(url, &e))?;
-    match tokio::time::timeout(CONNECT_TIMEOUT, MySqlConnection::connect_with(&options)).await {
+    match tokio::time::timeout(CONNECT_TIMEOUT, MySqlConnection::connect_with(&options))
+        .await
+    {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(e)) => Err(explain_connect_error(url, &e)),
         Err(_) => Err(explain_connect_error(url, &sqlx::Error::PoolTimedOut)),
@@ -71,7 +69,7 @@ pub async fn server_version(pool: &MySqlPool) -> Result<String> {
         .context("cannot read the server version")
 }
 
-fn check_name(name: &str) -> Result<()> {
+pub(crate) fn check_name(name: &str) -> Result<()> {
     if name.is_empty()
         || name.len() > 64
         || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -86,8 +84,8 @@ fn check_name(name: &str) -> Result<()> {
 
 /// Creates `name` on the server at `server_url` if it is not there, as `utf8mb4`.
 ///
-/// NOTE: MariaDB's default character set is often latin1, which cannot store emoji; MySQL 8's
-/// is utf8mb4. Saying it explicitly makes both behave the same.
+/// NOTE: MariaDB's default character set is often latin1, which cannot store emoji; MySQL
+/// 8's is utf8mb4. Saying it explicitly makes both behave the same.
 pub async fn create_database(server_url: &str, name: &str) -> Result<()> {
     check_name(name)?;
     let mut conn = connect_one(server_url).await?;
@@ -101,7 +99,8 @@ pub async fn create_database(server_url: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The database a lesson works in, with a one-line note on stderr saying which server it is.
+/// The database a lesson works in, with a one-line note on stderr saying which server it
+/// is.
 ///
 /// - With `DATABASE_URL` naming a database, that database, which must exist.
 /// - With `DATABASE_URL` naming none, `sales`, created if missing.
@@ -125,8 +124,8 @@ pub async fn lesson_database() -> Result<Database> {
         }
     };
     let url = server.database_url(&name);
-    // Connect once now, so that a wrong password or a missing database is reported here, in one
-    // line, before any lesson step runs.
+    // Connect once now, so that a wrong password or a missing database is reported here,
+    // in one line, before any lesson step runs.
     let mut conn = connect_one(&url).await?;
     let version: String = sqlx::query_scalar("SELECT VERSION()")
         .fetch_one(&mut conn)
@@ -140,140 +139,14 @@ pub async fn lesson_database() -> Result<Database> {
     Ok(Database { url, name, server })
 }
 
-/// Runs the shared schema's migrations (`customers`, `orders`, `bench_customers`) on `pool`.
+/// Runs the shared schema's migrations (`customers`, `orders`, `bench_customers`) on
+/// `pool`.
 ///
-/// Every statement is `CREATE TABLE IF NOT EXISTS`, so they also run cleanly on a database that
-/// already has the article's table.
+/// Every statement is `CREATE TABLE IF NOT EXISTS`, so they also run cleanly on a
+/// database that already has the article's table.
 pub async fn migrate(pool: &MySqlPool) -> Result<()> {
     sqlx::migrate!("./migrations")
         .run(pool)
         .await
         .context("cannot run the workbook's migrations")
-}
-
-static FRESH_COUNTER: AtomicU32 = AtomicU32::new(0);
-
-thread_local! {
-    /// Set when the test running on this thread has failed through an error (not a panic).
-    static FAILED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Marks the test running on this thread as failed: every [`FreshDatabase`] it drops from now
-/// on is kept for inspection, as after a panic. The tests' error type calls it on every `?`.
-pub fn keep_databases_of_this_test() {
-    FAILED.with(|failed| failed.set(true));
-}
-
-static SWEPT: OnceCell<()> = OnceCell::const_new();
-
-/// A uniquely named, empty `utf8mb4` database on the shared server, for one test.
-///
-/// Dropping the guard drops the database, unless the test failed (the thread is panicking, or
-/// [`keep_databases_of_this_test`] was called): then the database is kept for inspection and
-/// its name printed. Leftovers of earlier runs are swept the next time a test process starts.
-pub struct FreshDatabase {
-    /// The database's URL.
-    pub url: String,
-    /// The database's name: `wbt_<pid>_<n>_<prefix>`.
-    pub name: String,
-    server_url: String,
-}
-
-impl std::fmt::Debug for FreshDatabase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FreshDatabase")
-            .field("url", &redact(&self.url))
-            .finish()
-    }
-}
-
-/// Creates a fresh database whose name carries `prefix`. See [`FreshDatabase`].
-pub async fn fresh_database(prefix: &str) -> Result<FreshDatabase> {
-    let server = server().await?;
-    let server_url = server.url();
-    SWEPT
-        .get_or_try_init(|| sweep_leftovers(&server_url))
-        .await?;
-    // A new database starts a new test on this thread (tests may share a thread).
-    FAILED.with(|failed| failed.set(false));
-    let n = FRESH_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let prefix: String = prefix
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let mut name = format!("{FRESH_PREFIX}_{}_{n}_{prefix}", std::process::id());
-    name.truncate(64);
-    create_database(&server_url, &name).await?;
-    Ok(FreshDatabase {
-        url: server.database_url(&name),
-        name,
-        server_url,
-    })
-}
-
-/// Drops the `wbt_<pid>_...` databases of test processes that are gone. [`fresh_database`]
-/// calls it once per process.
-pub async fn sweep_leftovers(server_url: &str) -> Result<()> {
-    if !std::path::Path::new("/proc/self").exists() {
-        return Ok(()); // Without /proc we cannot tell live from dead: keep everything.
-    }
-    let mut conn = connect_one(server_url).await?;
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT CAST(schema_name AS CHAR) FROM information_schema.schemata \
-         WHERE schema_name LIKE 'wbt\\_%'",
-    )
-    .fetch_all(&mut conn)
-    .await
-    .context("cannot list leftover test databases")?;
-    for name in names {
-        let pid = name.split('_').nth(1).unwrap_or_default();
-        let alive = !pid.is_empty() && std::path::Path::new(&format!("/proc/{pid}")).exists();
-        if !alive && check_name(&name).is_ok() {
-            let sql = format!("DROP DATABASE IF EXISTS `{name}`");
-            sqlx::query(AssertSqlSafe(sql))
-                .execute(&mut conn)
-                .await
-                .with_context(|| format!("cannot drop the leftover database {name}"))?;
-        }
-    }
-    conn.close().await.ok();
-    Ok(())
-}
-
-impl Drop for FreshDatabase {
-    fn drop(&mut self) {
-        if std::thread::panicking() || FAILED.with(std::cell::Cell::get) {
-            eprintln!(
-                "workbook: the test failed; keeping its database `{}` for inspection",
-                self.name
-            );
-            return;
-        }
-        // Drop runs inside the test's runtime, which cannot be blocked on: use a thread with a
-        // runtime of its own.
-        let server_url = self.server_url.clone();
-        let name = self.name.clone();
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(async {
-                let mut conn = connect_one(&server_url).await?;
-                let sql = format!("DROP DATABASE IF EXISTS `{name}`");
-                sqlx::query(AssertSqlSafe(sql)).execute(&mut conn).await?;
-                conn.close().await.ok();
-                anyhow::Ok(())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("workbook: could not drop the test database `{}`", self.name);
-        }
-    }
 }

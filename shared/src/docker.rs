@@ -1,7 +1,8 @@
 //! The second way: MySQL 8.4 in a Docker container, through testcontainers.
 //!
-//! Before anything touches Docker, [`docker_available`] asks the daemon's `/_ping` endpoint
-//! with one-second timeouts, so a machine without a daemon moves on at once and never hangs.
+//! Before anything touches Docker, [`docker_available`] asks the daemon's `/_ping`
+//! endpoint with one-second timeouts, so a machine without a daemon moves on at once and
+//! never hangs.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -17,8 +18,8 @@ use testcontainers_modules::mysql::Mysql;
 
 use crate::reaper::Reaper;
 
-/// The image the workbook starts, unless `WORKBOOK_MYSQL_IMAGE` names another (`mysql:8.0`,
-/// `mariadb:11.4`, ...).
+/// The image the workbook starts, unless `WORKBOOK_MYSQL_IMAGE` names another
+/// (`mysql:8.0`, `mariadb:11.4`, ...).
 pub const DEFAULT_IMAGE: &str = "mysql:8.4";
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -31,8 +32,8 @@ pub(crate) fn docker_endpoint() -> String {
         .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned())
 }
 
-/// Asks the Docker daemon whether it is there. `Ok` names the endpoint that answered; `Err`
-/// says why not. Takes about a second at most.
+/// Asks the Docker daemon whether it is there. `Ok` names the endpoint that answered;
+/// `Err` says why not. Takes about a second at most.
 pub fn docker_available() -> std::result::Result<String, String> {
     let endpoint = docker_endpoint();
     let request = b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n";
@@ -62,7 +63,9 @@ pub fn docker_available() -> std::result::Result<String, String> {
         ));
     };
     match outcome {
-        Ok(_) if reply.starts_with(b"HTTP/1.") && reply.windows(3).any(|w| w == b"200") => {
+        Ok(_)
+            if reply.starts_with(b"HTTP/1.") && reply.windows(3).any(|w| w == b"200") =>
+        {
             Ok(endpoint)
         }
         Ok(_) => Err(format!("{endpoint} answered, but not as a Docker daemon")),
@@ -107,7 +110,8 @@ impl Running {
     }
 }
 
-/// A MySQL container started by the workbook; removed when dropped, or when the program ends.
+/// A MySQL container started by the workbook; removed when dropped, or when the program
+/// ends.
 ///
 /// It is safe to drop anywhere: inside or outside an async runtime, and during a panic.
 pub struct DockerServer {
@@ -129,8 +133,8 @@ impl std::fmt::Debug for DockerServer {
 }
 
 impl DockerServer {
-    /// Starts the image (`WORKBOOK_MYSQL_IMAGE`, default [`DEFAULT_IMAGE`]) and waits until it
-    /// accepts connections. Blocks: call it from `spawn_blocking` in async code.
+    /// Starts the image (`WORKBOOK_MYSQL_IMAGE`, default [`DEFAULT_IMAGE`]) and waits
+    /// until it accepts connections. Blocks: call it from `spawn_blocking` in async code.
     pub fn start() -> Result<DockerServer> {
         let started = Instant::now();
         let image = std::env::var("WORKBOOK_MYSQL_IMAGE")
@@ -142,8 +146,9 @@ impl DockerServer {
         // A fixed host port, so that a restarted container is where it was (Docker would
         // otherwise publish it on another free port).
         let host_port = crate::local::free_port()?;
-        // NOTE: the two images log different lines when ready, so each has its own module;
-        // waiting for MySQL's lines on a MariaDB image would wait until the timeout.
+        // NOTE: the two images log different lines when ready, so each has its own
+        // module; waiting for MySQL's lines on a MariaDB image would wait until the
+        // timeout.
         let container = if name.rsplit('/').next().unwrap_or(name) == "mariadb" {
             Mariadb::default()
                 .with_name(name)
@@ -163,13 +168,14 @@ impl DockerServer {
         }
         .map_err(|e| start_error(&image, e))?;
         // The container goes when the program does, even when it never drops this value.
-        let reaper = Reaper::spawn(r#"docker rm -f -v "$1" >/dev/null 2>&1"#, &[container.id()])
-            .context("cannot start the cleanup watchdog (sh)")?;
+        let reaper =
+            Reaper::spawn(r#"docker rm -f -v "$1" >/dev/null 2>&1"#, &[container.id()])
+                .context("cannot start the cleanup watchdog (sh)")?;
         let (host, port) = container
             .endpoint()
             .context("the container exposes no port 3306")?;
-        // The published port listens on the host's IPv4 loopback; `localhost` could resolve
-        // to ::1 first.
+        // The published port listens on the host's IPv4 loopback; `localhost` could
+        // resolve to ::1 first.
         let host = match host.to_string().as_str() {
             "localhost" => "127.0.0.1".to_owned(),
             other => other.to_owned(),
@@ -178,7 +184,9 @@ impl DockerServer {
             .to_socket_addrs()
             .ok()
             .and_then(|mut a| a.next())
-            .with_context(|| format!("cannot resolve the container's address {host}:{port}"))?;
+            .with_context(|| {
+                format!("cannot resolve the container's address {host}:{port}")
+            })?;
         Ok(DockerServer {
             url: format!("mysql://root@{host}:{port}"),
             address,
@@ -218,8 +226,8 @@ impl DockerServer {
             .with_context(|| format!("cannot stop the container {}", container.id()))
     }
 
-    /// Starts the container again after [`DockerServer::kill`] and waits (up to two minutes)
-    /// until the server greets on the same port. Blocks.
+    /// Starts the container again after [`DockerServer::kill`] and waits (up to two
+    /// minutes) until the server greets on the same port. Blocks.
     pub fn restart(&self) -> Result<()> {
         let container = self.container.as_ref().context("the container is gone")?;
         container
@@ -241,9 +249,10 @@ impl DockerServer {
 
 impl Drop for DockerServer {
     fn drop(&mut self) {
-        // testcontainers' blocking container removes itself by blocking on a runtime of its
-        // own, which panics inside another runtime (a test's, say). A thread of its own has
-        // none; if removal fails anyway, the watchdog still removes the container.
+        // testcontainers' blocking container removes itself by blocking on a runtime of
+        // its own, which panics inside another runtime (a test's, say). A thread of its
+        // own has none; if removal fails anyway, the watchdog still removes the
+        // container.
         if let Some(container) = self.container.take() {
             let _ = std::thread::spawn(move || drop(container)).join();
         }
@@ -284,8 +293,7 @@ fn start_error(image: &str, error: testcontainers::TestcontainersError) -> anyho
             }
             .into()
         }
-        other => {
-            anyhow::Error::new(other).context(format!("cannot start the Docker image {image}"))
-        }
+        other => anyhow::Error::new(other)
+            .context(format!("cannot start the Docker image {image}")),
     }
 }

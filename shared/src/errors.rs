@@ -1,5 +1,5 @@
-//! Errors a reader can meet before any lesson code runs, each turned into one readable line with
-//! a hint.
+//! Errors a reader can meet before any lesson code runs, each turned into one readable
+//! line with a hint.
 
 use std::fmt;
 
@@ -40,7 +40,8 @@ impl fmt::Display for NoServerError {
 
 impl std::error::Error for NoServerError {}
 
-/// Turns a failed connection to `url` into one line that says what is wrong and what to do.
+/// Turns a failed connection to `url` into one line that says what is wrong and what to
+/// do.
 ///
 /// The URL in the message is always redacted.
 pub fn explain_connect_error(url: &str, err: &sqlx::Error) -> anyhow::Error {
@@ -55,10 +56,12 @@ pub fn explain_connect_error(url: &str, err: &sqlx::Error) -> anyhow::Error {
         Err(_) => ("?".to_owned(), 3306, String::new(), String::new()),
     };
     let message = match err {
-        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => format!(
-            "cannot connect to {shown}: connection refused. Is a server running at {host}:{port}? \
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!(
+                "cannot connect to {shown}: connection refused. Is a server running at {host}:{port}? \
              Set DATABASE_URL to a server that runs, or unset it to let the workbook start one"
-        ),
+            )
+        }
         sqlx::Error::Io(io) => format!(
             "cannot connect to {shown}: {io}. Check the host and port in DATABASE_URL, \
              or unset it to let the workbook start a server"

@@ -1,9 +1,9 @@
 //! The third way: a throwaway local `mariadbd` or `mysqld`.
 //!
-//! The server gets a fresh data directory in a temporary directory, a free port on 127.0.0.1,
-//! and its own socket and log. It is stopped, and the directory deleted, when the
-//! [`LocalServer`] is dropped or stopped, and also when the program ends in any other way
-//! (see the `reaper` module).
+//! The server gets a fresh data directory in a temporary directory, a free port on
+//! 127.0.0.1, and its own socket and log. It is stopped, and the directory deleted, when
+//! the [`LocalServer`] is dropped or stopped, and also when the program ends in any other
+//! way (see the `reaper` module).
 
 use std::fs;
 use std::io::Read;
@@ -32,8 +32,8 @@ pub enum Flavor {
     MySql,
 }
 
-/// Finds `mariadbd` or `mysqld`: `WORKBOOK_MYSQLD` if set, else on `PATH`, then in the usual
-/// system directories.
+/// Finds `mariadbd` or `mysqld`: `WORKBOOK_MYSQLD` if set, else on `PATH`, then in the
+/// usual system directories.
 pub fn find_server_binary() -> Option<PathBuf> {
     if let Some(explicit) = std::env::var_os("WORKBOOK_MYSQLD") {
         let path = PathBuf::from(explicit);
@@ -104,8 +104,8 @@ impl std::fmt::Debug for LocalServer {
 impl LocalServer {
     /// Initialises a data directory and starts `binary` on a free loopback port.
     ///
-    /// This blocks for as long as the server takes to start (about 1.5 s for MariaDB, several
-    /// seconds for MySQL 8); call it from `spawn_blocking` in async code.
+    /// This blocks for as long as the server takes to start (about 1.5 s for MariaDB,
+    /// several seconds for MySQL 8); call it from `spawn_blocking` in async code.
     pub fn start(binary: &Path) -> Result<LocalServer> {
         let started = Instant::now();
         let version_text = Command::new(binary)
@@ -132,8 +132,9 @@ impl LocalServer {
             .keep();
         // From here on, the watchdog removes the directory however the program ends.
         let reaper = Reaper::spawn(
-            // Stops every process working in the directory (the server, or the initialisation
-            // still running when the program was killed), then deletes the directory.
+            // Stops every process working in the directory (the server, or the
+            // initialisation still running when the program was killed), then deletes the
+            // directory.
             r#"dir=$1
 alive() {
   if [ -r "/proc/$1/stat" ]; then ! grep -q ') Z ' "/proc/$1/stat"; else kill -0 "$1" 2>/dev/null; fi
@@ -190,12 +191,16 @@ rm -rf "$dir""#,
     }
 
     fn initialise(&self) -> Result<()> {
-        fs::create_dir_all(self.files_dir()).context("cannot create the server's files folder")?;
+        fs::create_dir_all(self.files_dir())
+            .context("cannot create the server's files folder")?;
         let log = self.dir.join("initialise.log");
         let mut cmd = match self.flavor {
             Flavor::MariaDb => {
-                let tool = find_tool(&["mariadb-install-db", "mysql_install_db"], &self.binary)
-                    .context("found mariadbd but not mariadb-install-db to initialise it")?;
+                let tool =
+                    find_tool(&["mariadb-install-db", "mysql_install_db"], &self.binary)
+                        .context(
+                            "found mariadbd but not mariadb-install-db to initialise it",
+                        )?;
                 let mut cmd = Command::new(tool);
                 cmd.arg("--no-defaults")
                     .arg(format!("--datadir={}", self.data_dir().display()))
@@ -236,7 +241,8 @@ rm -rf "$dir""#,
         use std::os::unix::process::CommandExt;
         let error_log = self.dir.join("error.log");
         let _ = fs::remove_file(&error_log);
-        // Every start makes sure root may log in over TCP from 127.0.0.1 without a password.
+        // Every start makes sure root may log in over TCP from 127.0.0.1 without a
+        // password.
         let init = self.dir.join("init.sql");
         fs::write(
             &init,
@@ -258,8 +264,9 @@ rm -rf "$dir""#,
             ))
             .arg(format!("--log-error={}", error_log.display()))
             .arg(format!("--init-file={}", init.display()))
-            // NOTE: MySQL's Debian build defaults this to /var/lib/mysql-files and refuses to
-            // start when that is missing; a directory of our own works for both servers.
+            // NOTE: MySQL's Debian build defaults this to /var/lib/mysql-files and
+            // refuses to start when that is missing; a directory of our own works for
+            // both servers.
             .arg(format!("--secure-file-priv={}", self.files_dir().display()))
             .arg("--skip-log-bin")
             .arg("--innodb-buffer-pool-size=128M");
@@ -274,7 +281,8 @@ rm -rf "$dir""#,
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            // Its own process group: Ctrl-C reaches the lesson, and the watchdog stops the server.
+            // Its own process group: Ctrl-C reaches the lesson, and the watchdog stops
+            // the server.
             .process_group(0)
             .spawn()
             .with_context(|| format!("cannot start {}", self.binary.display()))?;
@@ -356,8 +364,8 @@ rm -rf "$dir""#,
             .map(Child::id)
     }
 
-    /// Kills the server at once (`SIGKILL`), as a crash would. Its data directory stays, so
-    /// [`LocalServer::restart`] can bring it back on the same port.
+    /// Kills the server at once (`SIGKILL`), as a crash would. Its data directory stays,
+    /// so [`LocalServer::restart`] can bring it back on the same port.
     pub fn kill(&self) {
         if let Some(mut child) = self.child.lock().expect("child lock").take() {
             let _ = child.kill();
@@ -365,7 +373,8 @@ rm -rf "$dir""#,
         }
     }
 
-    /// Starts the server again on the same port and data directory, after [`LocalServer::kill`].
+    /// Starts the server again on the same port and data directory, after
+    /// [`LocalServer::kill`].
     pub fn restart(&self) -> Result<()> {
         self.kill();
         self.launch()
@@ -408,13 +417,15 @@ impl Drop for LocalServer {
 
 /// A free TCP port on 127.0.0.1, found by binding port 0.
 pub(crate) fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("no free loopback port")?;
+    let listener =
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("no free loopback port")?;
     Ok(listener.local_addr()?.port())
 }
 
 /// True when something at `addr` accepts a connection and sends a MySQL greeting.
 pub(crate) fn greets(addr: SocketAddr) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200))
+    else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
@@ -425,7 +436,8 @@ pub(crate) fn greets(addr: SocketAddr) -> bool {
 
 /// The last `n` lines of a log file, indented, for error messages.
 fn tail(path: &Path, n: usize) -> String {
-    let text = fs::read_to_string(path).unwrap_or_else(|e| format!("({}: {e})", path.display()));
+    let text =
+        fs::read_to_string(path).unwrap_or_else(|e| format!("({}: {e})", path.display()));
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..]
         .iter()

@@ -1,13 +1,14 @@
 //! Cleanup that happens however the program ends.
 //!
-//! A server the workbook starts must be stopped, and its files removed, when the program ends:
-//! normally, on an error, on a panic, on Ctrl-C, even on `kill -9`. Destructors cover only the
-//! first three, and a server kept in a `static` (as the tests share one) is never dropped at all.
+//! A server the workbook starts must be stopped, and its files removed, when the program
+//! ends: normally, on an error, on a panic, on Ctrl-C, even on `kill -9`. Destructors
+//! cover only the first three, and a server kept in a `static` (as the tests share one)
+//! is never dropped at all.
 //!
-//! So each started server gets a small watchdog: a `sh` in its own process group, whose standard
-//! input is a pipe from this process. The shell blocks reading it; the pipe closes when this
-//! process ends, however it ends, or when the [`Reaper`] is dropped, and then the shell runs the
-//! cleanup script.
+//! So each started server gets a small watchdog: a `sh` in its own process group, whose
+//! standard input is a pipe from this process. The shell blocks reading it; the pipe
+//! closes when this process ends, however it ends, or when the [`Reaper`] is dropped, and
+//! then the shell runs the cleanup script.
 
 use std::io;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -31,7 +32,8 @@ impl Reaper {
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            // Its own process group: Ctrl-C in the terminal must not kill the watchdog itself.
+            // Its own process group: Ctrl-C in the terminal must not kill the watchdog
+            // itself.
             .process_group(0)
             .spawn()?;
         let pipe = child.stdin.take();

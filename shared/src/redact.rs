@@ -2,8 +2,8 @@
 
 /// Returns `url` with its password, if any, replaced by `***`.
 ///
-/// Works on anything that looks like `scheme://user:password@host...`, also when it is not a
-/// valid URL, so that a malformed `DATABASE_URL` can still be quoted safely.
+/// Works on anything that looks like `scheme://user:password@host...`, also when it is
+/// not a valid URL, so that a malformed `DATABASE_URL` can still be quoted safely.
 ///
 /// ```
 /// assert_eq!(
@@ -18,7 +18,8 @@ pub fn redact(url: &str) -> String {
     };
     let rest_start = scheme_end + 3;
     let rest = &url[rest_start..];
-    // The authority ends at the first '/', '?' or '#'; the user info ends at its last '@'.
+    // The authority ends at the first '/', '?' or '#'; the user info ends at its last
+    // '@'.
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     let Some(at) = authority.rfind('@') else {
@@ -48,7 +49,9 @@ pub fn redact_text(text: &str) -> String {
     while let Some(pos) = rest.find("://") {
         // Walk back to the start of the scheme.
         let scheme_start = rest[..pos]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.'))
+            .rfind(|c: char| {
+                !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
+            })
             .map_or(0, |i| i + 1);
         let end = rest[pos..]
             .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '`')

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::docker::{DockerServer, ImageUnavailable, docker_available};
+#[cfg(feature = "docker")]
+use crate::docker::DockerServer;
 use crate::errors::NoServerError;
 use crate::local::{LocalServer, find_server_binary};
 use crate::redact::redact;
@@ -13,9 +14,11 @@ use crate::redact::redact;
 /// Where the server in use came from.
 #[derive(Debug)]
 pub enum Source {
-    /// `DATABASE_URL`: the reader's own server. The workbook touches only the database it names.
+    /// `DATABASE_URL`: the reader's own server. The workbook touches only the database it
+    /// names.
     External,
     /// A container the workbook started.
+    #[cfg(feature = "docker")]
     Docker(Box<DockerServer>),
     /// A local binary the workbook started.
     Local(LocalServer),
@@ -31,15 +34,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// The URL of the server itself, with no database in it. It may hold a password: show it
-    /// only through [`crate::redact`].
+    /// The URL of the server itself, with no database in it. It may hold a password: show
+    /// it only through [`crate::redact`].
     pub fn url(&self) -> String {
         let mut url = self.url.clone();
         url.set_path("");
         url.to_string()
     }
 
-    /// The URL of `database` on this server, keeping the user, password and query options.
+    /// The URL of `database` on this server, keeping the user, password and query
+    /// options.
     pub fn database_url(&self, database: &str) -> String {
         let mut url = self.url.clone();
         url.set_path(&format!("/{database}"));
@@ -56,31 +60,34 @@ impl Server {
         &self.source
     }
 
-    /// True when the workbook started this server itself, so server-wide settings and restarts
-    /// harm nobody else's data.
+    /// True when the workbook started this server itself, so server-wide settings and
+    /// restarts harm nobody else's data.
     pub fn is_owned(&self) -> bool {
         !matches!(self.source, Source::External)
     }
 
-    /// Kills the server at once, as a crash would: SIGKILL for a local server, `docker stop
-    /// --time 0` for a container. Its data stays, so [`Server::restart`] brings it back on the
-    /// same port. Only for a server the workbook started. Blocks.
+    /// Kills the server at once, as a crash would: SIGKILL for a local server, `docker
+    /// stop --time 0` for a container. Its data stays, so [`Server::restart`] brings it
+    /// back on the same port. Only for a server the workbook started. Blocks.
     pub fn kill(&self) -> Result<()> {
         match &self.source {
             Source::Local(local) => {
                 local.kill();
                 Ok(())
             }
+            #[cfg(feature = "docker")]
             Source::Docker(docker) => docker.kill(),
             Source::External => bail!(NOT_OURS),
         }
     }
 
-    /// Starts the server again after [`Server::kill`], on the same port and data, and returns
-    /// once it accepts connections. Only for a server the workbook started. Blocks.
+    /// Starts the server again after [`Server::kill`], on the same port and data, and
+    /// returns once it accepts connections. Only for a server the workbook started.
+    /// Blocks.
     pub fn restart(&self) -> Result<()> {
         match &self.source {
             Source::Local(local) => local.restart(),
+            #[cfg(feature = "docker")]
             Source::Docker(docker) => docker.restart(),
             Source::External => bail!(NOT_OURS),
         }
@@ -96,6 +103,7 @@ impl Server {
         let url = redact(self.url.as_str());
         match &self.source {
             Source::External => format!("the server in DATABASE_URL at {url}"),
+            #[cfg(feature = "docker")]
             Source::Docker(d) => format!(
                 "{} in Docker, started in {:.1} s, at {url}",
                 d.image(),
@@ -110,9 +118,10 @@ impl Server {
         }
     }
 
-    /// Starts a server of the caller's own, never the one in `DATABASE_URL`: a container when
-    /// Docker answers (unless `WORKBOOK_SERVER=local`), else a local server. For work that
-    /// kills the server or changes its global settings, which would disturb anyone else on it.
+    /// Starts a server of the caller's own, never the one in `DATABASE_URL`: a container
+    /// when Docker answers (unless `WORKBOOK_SERVER=local`), else a local server. For
+    /// work that kills the server or changes its global settings, which would disturb
+    /// anyone else on it.
     ///
     /// Blocks while the server starts.
     pub fn start_private() -> Result<Server> {
@@ -155,25 +164,8 @@ impl Server {
         let docker_why = if mode == "local" {
             "skipped, because WORKBOOK_SERVER=local".to_owned()
         } else {
-            match docker_available() {
-                Ok(_) => match DockerServer::start() {
-                    Ok(docker) => {
-                        let url = docker.url().to_owned();
-                        return Ok(Server::owned(&url, Source::Docker(Box::new(docker))));
-                    }
-                    // Docker answers, but the image can be neither found nor pulled (no
-                    // registry): the local way may still work.
-                    Err(e) if mode == "auto" && e.is::<ImageUnavailable>() => {
-                        let why = format!(
-                            "Docker answers, but {e}. Build one with `just mysql-image` and \
-                             point WORKBOOK_MYSQL_IMAGE at it"
-                        );
-                        eprintln!("workbook: {why}; trying a local server instead");
-                        why
-                    }
-                    Err(e) => return Err(e),
-                },
-                Err(why) if mode == "docker" => bail!("WORKBOOK_SERVER=docker, but {why}"),
+            match try_docker(&mode)? {
+                Ok(server) => return Ok(server),
                 Err(why) => why,
             }
         };
@@ -190,10 +182,14 @@ impl Server {
                     return Ok(server);
                 }
                 None => match std::env::var("WORKBOOK_MYSQLD") {
-                    Ok(path) => format!("WORKBOOK_MYSQLD={path} is not an executable file"),
-                    Err(_) => "neither mariadbd nor mysqld is on PATH, in /usr/sbin or in \
+                    Ok(path) => {
+                        format!("WORKBOOK_MYSQLD={path} is not an executable file")
+                    }
+                    Err(_) => {
+                        "neither mariadbd nor mysqld is on PATH, in /usr/sbin or in \
                                /usr/local/mysql/bin"
-                        .to_owned(),
+                            .to_owned()
+                    }
                 },
             }
         };
@@ -206,6 +202,7 @@ impl Server {
 
     fn owned(url: &str, source: Source) -> Server {
         let startup = match &source {
+            #[cfg(feature = "docker")]
             Source::Docker(d) => d.startup(),
             Source::Local(l) => l.startup(),
             Source::External => Duration::ZERO,
@@ -219,10 +216,48 @@ impl Server {
     }
 }
 
+/// The second way: a container, when Docker answers. `Ok(Err(why))` lets the caller try
+/// the local way; `Err` ends the search.
+#[cfg(feature = "docker")]
+fn try_docker(mode: &str) -> Result<std::result::Result<Server, String>> {
+    use crate::docker::{ImageUnavailable, docker_available};
+    match docker_available() {
+        Ok(_) => match DockerServer::start() {
+            Ok(docker) => {
+                let url = docker.url().to_owned();
+                Ok(Ok(Server::owned(&url, Source::Docker(Box::new(docker)))))
+            }
+            // Docker answers, but the image can be neither found nor pulled (no
+            // registry): the local way may still work.
+            Err(e) if mode == "auto" && e.is::<ImageUnavailable>() => {
+                let why = format!(
+                    "Docker answers, but {e}. Build one with `just mysql-image` and point \
+                     WORKBOOK_MYSQL_IMAGE at it"
+                );
+                eprintln!("workbook: {why}; trying a local server instead");
+                Ok(Err(why))
+            }
+            Err(e) => Err(e),
+        },
+        Err(why) if mode == "docker" => bail!("WORKBOOK_SERVER=docker, but {why}"),
+        Err(why) => Ok(Err(why)),
+    }
+}
+
+/// Built without the `docker` feature: the second way is not there.
+#[cfg(not(feature = "docker"))]
+fn try_docker(mode: &str) -> Result<std::result::Result<Server, String>> {
+    let why = "this build has no Docker support (built without the `docker` feature)";
+    if mode == "docker" {
+        bail!("WORKBOOK_SERVER=docker, but {why}");
+    }
+    Ok(Err(why.to_owned()))
+}
+
 /// Checks that `DATABASE_URL` is a MySQL URL, without ever echoing its password.
 fn parse_database_url(raw: &str) -> Result<url::Url> {
-    // Only a `scheme://user:password@host` string can be redacted with certainty; anything
-    // else is never echoed, since where its password is cannot be known.
+    // Only a `scheme://user:password@host` string can be redacted with certainty;
+    // anything else is never echoed, since where its password is cannot be known.
     if !raw.contains("://") {
         bail!(
             "DATABASE_URL is not a URL: it has no scheme:// (its value is not shown, since it \

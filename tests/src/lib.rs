@@ -1,10 +1,11 @@
-//! What the workbook's tests share: running a lesson's real binary, comparing its output with
-//! the captured file that the book shows, and reading the book's sources.
+//! What the workbook's tests share: running a lesson's real binary, comparing its output
+//! with the captured file that the book shows, and reading the book's sources.
 //!
-//! Captured output lives beside each lesson as `output.txt`. A lesson prints a header
-//! `== Step N: title ==` before each step; the captured file holds the same text with
+//! Captured output lives beside each lesson as `output.txt`. A lesson prints a header `==
+//! Step N: title ==` before each step; the captured file holds the same text with
 //! `ANCHOR: step-N` / `ANCHOR_END: step-N` lines around each step's part, which the book
-//! includes. Run the tests with `WORKBOOK_BLESS=1` to write the files anew from a real run.
+//! includes. Run the tests with `WORKBOOK_BLESS=1` to write the files anew from a real
+//! run.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -22,7 +23,8 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The directory of the lesson crate that is package `package`, such as `lessons/01-plain-sql`.
+/// The directory of the lesson crate that is package `package`, such as
+/// `lessons/01-plain-sql`.
 pub fn lesson_dir(package: &str) -> PathBuf {
     let number = package.trim_start_matches("lesson-");
     let prefix = format!("{:0>2}-", number);
@@ -50,8 +52,8 @@ pub fn lesson_binary(package: &str) -> PathBuf {
         .expect("the test binary lives in target/<profile>/deps");
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
     BUILT.get_or_init(|| {
-        // All lesson binaries at once. `--tests` makes cargo resolve features as
-        // `cargo test --workspace` does (dev-dependencies included), so this build reuses what
+        // All lesson binaries at once. `--tests` makes cargo resolve features as `cargo
+        // test --workspace` does (dev-dependencies included), so this build reuses what
         // that command compiled instead of compiling the dependencies a second time.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let mut cmd = Command::new(cargo);
@@ -113,8 +115,8 @@ pub struct LessonCommand {
 }
 
 impl LessonCommand {
-    /// `package`'s binary, with `DATABASE_URL` set to `database_url` (pass `None` to leave it
-    /// unset), and with every other `WORKBOOK_*` and backtrace variable removed.
+    /// `package`'s binary, with `DATABASE_URL` set to `database_url` (pass `None` to
+    /// leave it unset), and with every other `WORKBOOK_*` and backtrace variable removed.
     pub fn new(package: &str, database_url: Option<&str>) -> LessonCommand {
         let mut cmd = Command::new(lesson_binary(package));
         cmd.current_dir(workspace_root());
@@ -207,14 +209,16 @@ impl LessonCommand {
     }
 }
 
-/// Replaces what varies between runs and machines: the server's address and port, durations,
-/// and version numbers. Each extra `(pattern, replacement)` pair is applied after these.
+/// Replaces what varies between runs and machines: the server's address and port,
+/// durations, and version numbers. Each extra `(pattern, replacement)` pair is applied
+/// after these.
 pub fn mask(text: &str, extra: &[(&str, &str)]) -> String {
     static DEFAULTS: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
     let defaults = DEFAULTS.get_or_init(|| {
         [
             // The server's address: a loopback port, or where testcontainers says Docker
-            // publishes it (the bridge's gateway, when the tests themselves run in a container).
+            // publishes it (the bridge's gateway, when the tests themselves run in a
+            // container).
             (
                 r"\b(?:127\.0\.0\.1|\d{1,3}(?:\.\d{1,3}){3}|localhost):\d+",
                 "127.0.0.1:PORT",
@@ -294,8 +298,8 @@ pub enum ServerKind {
 pub fn server_kind() -> ServerKind {
     static KIND: OnceLock<ServerKind> = OnceLock::new();
     *KIND.get_or_init(|| {
-        // Callers may be inside a test's runtime, which cannot be blocked on: use a thread with
-        // a runtime of its own.
+        // Callers may be inside a test's runtime, which cannot be blocked on: use a
+        // thread with a runtime of its own.
         let version = std::thread::spawn(|| {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -323,13 +327,15 @@ fn blessing() -> bool {
     std::env::var("WORKBOOK_BLESS").is_ok_and(|v| v == "1")
 }
 
-/// The one snapshot check. Each capture is `dir/STEM.txt`, from MySQL, which the book shows;
-/// where MariaDB prints something else, MariaDB's is `dir/STEM.mariadb.txt` beside it.
+/// The one snapshot check. Each capture is `dir/STEM.txt`, from MySQL, which the book
+/// shows; where MariaDB prints something else, MariaDB's is `dir/STEM.mariadb.txt` beside
+/// it.
 ///
-/// Compares `text` with the capture for this run's server after [`mask`]ing both with `extra`
-/// masks (anchor lines and blank lines left out). With `WORKBOOK_BLESS=1`, writes `fresh`
-/// instead: on MySQL to `STEM.txt`; on MariaDB to `STEM.mariadb.txt`, or removes that file
-/// when MariaDB's run matches MySQL's capture (so bless MySQL first, as `just bless` does).
+/// Compares `text` with the capture for this run's server after [`mask`]ing both with
+/// `extra` masks (anchor lines and blank lines left out). With `WORKBOOK_BLESS=1`, writes
+/// `fresh` instead: on MySQL to `STEM.txt`; on MariaDB to `STEM.mariadb.txt`, or removes
+/// that file when MariaDB's run matches MySQL's capture (so bless MySQL first, as `just
+/// bless` does).
 pub fn assert_matches_snapshot(
     dir: &Path,
     stem: &str,
@@ -346,11 +352,12 @@ pub fn assert_matches_snapshot(
         match server_kind() {
             ServerKind::MySql => std::fs::write(&mysql, fresh),
             ServerKind::MariaDb => match &mysql_capture {
-                Ok(captured) if masked(captured) == masked(fresh) => std::fs::remove_file(&mariadb)
-                    .or_else(|e| match e.kind() {
+                Ok(captured) if masked(captured) == masked(fresh) => {
+                    std::fs::remove_file(&mariadb).or_else(|e| match e.kind() {
                         std::io::ErrorKind::NotFound => Ok(()),
                         _ => Err(e),
-                    }),
+                    })
+                }
                 _ => std::fs::write(&mariadb, fresh),
             },
         }
@@ -433,8 +440,8 @@ pub fn say(line: &str) {
 
 /// Says that a test cannot run here, and why, past the harness's capture.
 ///
-/// A skip must never look like a pass in CI: under `CI=true` this panics instead, so the test
-/// fails and the missing piece is installed rather than forgotten.
+/// A skip must never look like a pass in CI: under `CI=true` this panics instead, so the
+/// test fails and the missing piece is installed rather than forgotten.
 pub fn skip(test: &str, why: &str) {
     if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
         panic!("{test} cannot run here ({why}), and CI=true forbids skipping it");

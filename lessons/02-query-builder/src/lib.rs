@@ -1,11 +1,12 @@
-//! Lesson 2: the Core-style query builder with sea-query, the Rust form of SQLAlchemy Core.
+//! Lesson 2: the Core-style query builder with sea-query, the Rust form of SQLAlchemy
+//! Core.
 //!
 //! Tables are described in code (`#[derive(Iden)]` enums), statements are built from
 //! expressions, and every statement runs through sqlx with its values bound as parameters
 //! (`build_sqlx` and `query_with`).
 
-// The exercises at the end of the chapter. With the `solutions` feature, the worked answers
-// stand in their place, so that CI can check that every exercise is solvable.
+// The exercises at the end of the chapter. With the `solutions` feature, the worked
+// answers stand in their place, so that CI can check that every exercise is solvable.
 #[cfg(not(feature = "solutions"))]
 pub mod exercises;
 #[cfg(feature = "solutions")]
@@ -18,17 +19,17 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 use sea_query::{
-    ColumnDef, DeleteStatement, Expr, ExprTrait, Func, Iden, Index, InsertStatement, LikeExpr,
-    MysqlQueryBuilder, OnConflict, Order, Query, QueryBuilder, SelectStatement, Table,
-    TableCreateStatement, UpdateStatement, Values,
+    ColumnDef, DeleteStatement, Expr, ExprTrait, Func, Iden, Index, InsertStatement,
+    LikeExpr, MysqlQueryBuilder, OnConflict, Order, Query, QueryBuilder, SelectStatement,
+    Table, TableCreateStatement, UpdateStatement, Values,
 };
 use sea_query_sqlx::SqlxBinder;
 use sqlx::mysql::{MySqlConnection, MySqlPool};
 use sqlx::{AssertSqlSafe, Connection};
 
 // ANCHOR: idens
-/// The `customers` table and its columns. `Table` names the table; every other variant is a
-/// column, named in snake_case (`Customers::Job` is `job`).
+/// The `customers` table and its columns. `Table` names the table; every other variant is
+/// a column, named in snake_case (`Customers::Job` is `job`).
 #[derive(Iden, Clone, Copy, Debug)]
 pub enum Customers {
     /// `customers`
@@ -72,8 +73,9 @@ pub struct Customer {
 // ANCHOR_END: customer
 
 // ANCHOR: show
-/// A statement as it goes to the server: the SQL with `?` placeholders, then the values that
-/// travel beside it, written here as SQL literals only so that they are easy to read.
+/// A statement as it goes to the server: the SQL with `?` placeholders, then the values
+/// that travel beside it, written here as SQL literals only so that they are easy to
+/// read.
 pub fn show(sql: &str, values: &Values) -> String {
     let values: Vec<String> = values
         .0
@@ -86,11 +88,15 @@ pub fn show(sql: &str, values: &Values) -> String {
 
 // ANCHOR: fetch_customers
 /// Runs a SELECT whose columns are `id, name, job` and maps each row to a [`Customer`].
-pub async fn fetch_customers(pool: &MySqlPool, query: &SelectStatement) -> Result<Vec<Customer>> {
+pub async fn fetch_customers(
+    pool: &MySqlPool,
+    query: &SelectStatement,
+) -> Result<Vec<Customer>> {
     let (sql, values) = query.build_sqlx(MysqlQueryBuilder);
-    // What `AssertSqlSafe` asserts here: `sql` is the builder's output, in which every value is
-    // a `?` placeholder. That holds as long as no caller builds an identifier or a raw
-    // `Expr::cust(...)` from input; the statements in this lesson use only the `Iden` enums.
+    // What `AssertSqlSafe` asserts here: `sql` is the builder's output, in which every
+    // value is a `?` placeholder. That holds as long as no caller builds an identifier or
+    // a raw `Expr::cust(...)` from input; the statements in this lesson use only the
+    // `Iden` enums.
     let rows = sqlx::query_as_with::<_, Customer, _>(AssertSqlSafe(sql), values)
         .fetch_all(pool)
         .await?;
@@ -102,7 +108,8 @@ pub async fn fetch_customers(pool: &MySqlPool, query: &SelectStatement) -> Resul
 /// Runs an INSERT, UPDATE or DELETE built by sea-query and returns the rows it affected.
 pub async fn execute<S: SqlxBinder>(pool: &MySqlPool, statement: &S) -> Result<u64> {
     let (sql, values) = statement.build_sqlx(MysqlQueryBuilder);
-    // The same assertion as in `fetch_customers`: the SQL text is the builder's, values are bound.
+    // The same assertion as in `fetch_customers`: the SQL text is the builder's, values
+    // are bound.
     let done = sqlx::query_with(AssertSqlSafe(sql), values)
         .execute(pool)
         .await?;
@@ -146,8 +153,9 @@ pub fn customers_table() -> TableCreateStatement {
 
 /// Creates the `customers` table if it is not there yet, and returns the DDL it ran.
 pub async fn create_customers_table(pool: &MySqlPool) -> Result<String> {
-    // DDL takes no bind parameters in MySQL, so a schema statement only has `to_string()`.
-    // What we assert: every part of it (names, types, the default '') is written in this file.
+    // DDL takes no bind parameters in MySQL, so a schema statement only has
+    // `to_string()`. What we assert: every part of it (names, types, the default '') is
+    // written in this file.
     let sql = customers_table().to_string(MysqlQueryBuilder);
     sqlx::query(AssertSqlSafe(sql.clone()))
         .execute(pool)
@@ -157,8 +165,8 @@ pub async fn create_customers_table(pool: &MySqlPool) -> Result<String> {
 // ANCHOR_END: ddl
 
 // ANCHOR: sample
-/// The lesson's sample customers, `(name, job)`. A run inserts them, and removes them again in
-/// its last step, so that the next run starts from the same rows.
+/// The lesson's sample customers, `(name, job)`. A run inserts them, and removes them
+/// again in its last step, so that the next run starts from the same rows.
 pub const SAMPLE_CUSTOMERS: [(&str, Option<&str>); 4] = [
     ("Ada", Some("Data Engineer")),
     ("Grace", Some("Backend Developer")),
@@ -178,7 +186,9 @@ pub const SAMPLE_ORDERS: [(&str, &str, i32); 5] = [
 
 // ANCHOR: insert_customers
 /// One multi-row INSERT for all `customers`: `insert().values([...])` in SQLAlchemy Core.
-pub fn insert_customers_statement(customers: &[(&str, Option<&str>)]) -> Result<InsertStatement> {
+pub fn insert_customers_statement(
+    customers: &[(&str, Option<&str>)],
+) -> Result<InsertStatement> {
     let mut insert = Query::insert();
     insert
         .into_table(Customers::Table)
@@ -192,8 +202,12 @@ pub fn insert_customers_statement(customers: &[(&str, Option<&str>)]) -> Result<
 // ANCHOR_END: insert_customers
 
 // ANCHOR: insert_orders
-/// The ids of the customers called `names`: `SELECT id, name FROM customers WHERE name IN (...)`.
-pub async fn customer_ids(pool: &MySqlPool, names: &[&str]) -> Result<HashMap<String, i16>> {
+/// The ids of the customers called `names`: `SELECT id, name FROM customers WHERE name IN
+/// (...)`.
+pub async fn customer_ids(
+    pool: &MySqlPool,
+    names: &[&str],
+) -> Result<HashMap<String, i16>> {
     let query = Query::select()
         .columns(customer_columns())
         .from(Customers::Table)
@@ -203,8 +217,8 @@ pub async fn customer_ids(pool: &MySqlPool, names: &[&str]) -> Result<HashMap<St
     Ok(rows.into_iter().map(|c| (c.name, c.id)).collect())
 }
 
-/// One multi-row INSERT for `orders`, each `(customer name, item, cents)` with the customer's
-/// id looked up first. Returns the SQL it ran and the rows it inserted.
+/// One multi-row INSERT for `orders`, each `(customer name, item, cents)` with the
+/// customer's id looked up first. Returns the SQL it ran and the rows it inserted.
 pub async fn insert_orders(
     pool: &MySqlPool,
     orders: &[(&str, &str, i32)],
@@ -231,15 +245,19 @@ pub async fn insert_orders(
 // ANCHOR: upsert
 /// Inserts a customer, or, when the name is taken, sets the job of the one that has it:
 /// `INSERT ... ON DUPLICATE KEY UPDATE job = VALUES(job)`.
-pub fn upsert_customer_statement(name: &str, job: Option<&str>) -> Result<InsertStatement> {
+pub fn upsert_customer_statement(
+    name: &str,
+    job: Option<&str>,
+) -> Result<InsertStatement> {
     Ok(Query::insert()
         .into_table(Customers::Table)
         .columns([Customers::Name, Customers::Job])
         .values([name.into(), job.into()])?
-        // NOTE: MySQL has no conflict target: ON DUPLICATE KEY UPDATE fires on a clash with ANY
-        // unique key (the primary key or UQ_name), and sea-query leaves the column out. MySQL
-        // 8.0.20+ deprecates `VALUES(job)` here in favour of a row alias (`AS new ... new.job`)
-        // with a warning; it still works. MariaDB knows only `VALUES(job)`.
+        // NOTE: MySQL has no conflict target: ON DUPLICATE KEY UPDATE fires on a clash
+        // with ANY unique key (the primary key or UQ_name), and sea-query leaves the
+        // column out. MySQL 8.0.20+ deprecates `VALUES(job)` here in favour of a row
+        // alias (`AS new ... new.job`) with a warning; it still works. MariaDB knows only
+        // `VALUES(job)`.
         .on_conflict(
             OnConflict::column(Customers::Name)
                 .update_column(Customers::Job)
@@ -284,7 +302,9 @@ pub fn name_like(pattern: &str) -> SelectStatement {
 
 // ANCHOR: count_by_job
 /// How many customers have each job: `COUNT(*)` and `GROUP BY job`.
-pub async fn count_by_job(pool: &MySqlPool) -> Result<(String, Vec<(Option<String>, i64)>)> {
+pub async fn count_by_job(
+    pool: &MySqlPool,
+) -> Result<(String, Vec<(Option<String>, i64)>)> {
     let query = Query::select()
         .column(Customers::Job)
         .expr_as(Expr::col(Customers::Id).count(), "customers")
@@ -294,10 +314,12 @@ pub async fn count_by_job(pool: &MySqlPool) -> Result<(String, Vec<(Option<Strin
         .to_owned();
     let (sql, values) = query.build_sqlx(MysqlQueryBuilder);
     let shown = show(&sql, &values.0);
-    // `COUNT` is a BIGINT: an `i64`. The SQL text is the builder's, as in `fetch_customers`.
-    let rows: Vec<(Option<String>, i64)> = sqlx::query_as_with(AssertSqlSafe(sql), values)
-        .fetch_all(pool)
-        .await?;
+    // `COUNT` is a BIGINT: an `i64`. The SQL text is the builder's, as in
+    // `fetch_customers`.
+    let rows: Vec<(Option<String>, i64)> =
+        sqlx::query_as_with(AssertSqlSafe(sql), values)
+            .fetch_all(pool)
+            .await?;
     Ok((shown, rows))
 }
 // ANCHOR_END: count_by_job
@@ -314,11 +336,12 @@ pub struct CustomerTotals {
     pub total_cents: i64,
 }
 
-/// Each customer with the number and the total of their orders, by name: a LEFT JOIN, so that
-/// customers without orders are there too.
+/// Each customer with the number and the total of their orders, by name: a LEFT JOIN, so
+/// that customers without orders are there too.
 pub fn totals_statement() -> SelectStatement {
-    // NOTE: SUM of an INT column is a DECIMAL in MySQL and MariaDB, which sqlx cannot read into
-    // an i64. `CAST(... AS SIGNED)` makes it a BIGINT; COALESCE makes "no orders" a 0, not NULL.
+    // NOTE: SUM of an INT column is a DECIMAL in MySQL and MariaDB, which sqlx cannot
+    // read into an i64. `CAST(... AS SIGNED)` makes it a BIGINT; COALESCE makes "no
+    // orders" a 0, not NULL.
     let total = Func::coalesce([
         Expr::col((Orders::Table, Orders::AmountCents)).sum(),
         Expr::val(0),
@@ -357,19 +380,20 @@ pub async fn totals(pool: &MySqlPool) -> Result<Vec<CustomerTotals>> {
 /// The optional filters of [`search`]. `Filters::default()` filters nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filters {
-    /// Names that start with this text, taken literally: `%` and `_` in it are not wildcards.
+    /// Names that start with this text, taken literally: `%` and `_` in it are not
+    /// wildcards.
     pub name_prefix: Option<String>,
     /// Customers with exactly this job.
     pub job: Option<String>,
-    /// Customers whose orders add up to at least this many cents (customers without orders
-    /// never match).
+    /// Customers whose orders add up to at least this many cents (customers without
+    /// orders never match).
     pub min_total_cents: Option<i64>,
     /// At most this many customers.
     pub limit: Option<u64>,
 }
 
-/// The character that [`like_prefix`] escapes with. Not the backslash: its meaning in a string
-/// literal depends on the server's `sql_mode`.
+/// The character that [`like_prefix`] escapes with. Not the backslash: its meaning in a
+/// string literal depends on the server's `sql_mode`.
 pub const LIKE_ESCAPE: char = '!';
 
 /// A LIKE pattern that matches the strings starting with `prefix`, whatever is in it.
@@ -391,7 +415,9 @@ pub fn search_statement(filters: &Filters) -> SelectStatement {
         .columns(customer_columns())
         .from(Customers::Table)
         .apply_if(filters.name_prefix.as_deref(), |q, prefix| {
-            q.and_where(Expr::col((Customers::Table, Customers::Name)).like(like_prefix(prefix)));
+            q.and_where(
+                Expr::col((Customers::Table, Customers::Name)).like(like_prefix(prefix)),
+            );
         })
         .apply_if(filters.job.as_deref(), |q, job| {
             q.and_where(Expr::col((Customers::Table, Customers::Job)).eq(job));
@@ -403,7 +429,9 @@ pub fn search_statement(filters: &Filters) -> SelectStatement {
                 .group_by_col(Orders::CustomerId)
                 .and_having(Expr::col(Orders::AmountCents).sum().gte(min))
                 .to_owned();
-            q.and_where(Expr::col((Customers::Table, Customers::Id)).in_subquery(big_spenders));
+            q.and_where(
+                Expr::col((Customers::Table, Customers::Id)).in_subquery(big_spenders),
+            );
         })
         .order_by((Customers::Table, Customers::Name), Order::Asc)
         .apply_if(filters.limit, |q, limit| {
@@ -444,7 +472,8 @@ pub fn delete_orders_of_statement(names: &[&str]) -> DeleteStatement {
         .to_owned()
 }
 
-/// Deletes the customers called `names` (their orders must be gone first: the foreign key).
+/// Deletes the customers called `names` (their orders must be gone first: the foreign
+/// key).
 pub fn delete_customers_statement(names: &[&str]) -> DeleteStatement {
     Query::delete()
         .from_table(Customers::Table)
@@ -466,16 +495,18 @@ pub fn by_name(name: &str) -> SelectStatement {
 
 // ANCHOR: inlined
 /// What happens when the inlined text of [`by_name`] (`to_string()`) is executed, on a
-/// connection whose `sql_mode` has `NO_BACKSLASH_ESCAPES`, next to the same statement run the
-/// right way. Returns one line for each.
+/// connection whose `sql_mode` has `NO_BACKSLASH_ESCAPES`, next to the same statement run
+/// the right way. Returns one line for each.
 ///
 /// Never do this in real code: it is here to show why.
 pub async fn inlined_versus_bound(pool: &MySqlPool, name: &str) -> Result<[String; 2]> {
-    // A connection of our own, closed at the end, so that no pooled connection keeps the mode.
+    // A connection of our own, closed at the end, so that no pooled connection keeps the
+    // mode.
     let mut conn: MySqlConnection = pool.acquire().await?.detach();
-    // NOTE: a session setting, not a global one. NO_BACKSLASH_ESCAPES is part of some servers'
-    // configured sql_mode; sea-query's inlined literals escape a quote as \' and so assume it
-    // is off. With it on, the backslash is an ordinary character and the quote ends the string.
+    // NOTE: a session setting, not a global one. NO_BACKSLASH_ESCAPES is part of some
+    // servers' configured sql_mode; sea-query's inlined literals escape a quote as \' and
+    // so assume it is off. With it on, the backslash is an ordinary character and the
+    // quote ends the string.
     sqlx::query(
         "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_BACKSLASH_ESCAPES')",
     )
@@ -538,8 +569,8 @@ pub fn names(customers: &[Customer]) -> String {
         .join(", ")
 }
 
-/// One customer as the lesson prints it: name and job, without the id, which grows from run to
-/// run.
+/// One customer as the lesson prints it: name and job, without the id, which grows from
+/// run to run.
 pub fn describe(customer: &Customer) -> String {
     format!(
         "{:<10} {}",
@@ -558,8 +589,8 @@ pub fn sample_names() -> Vec<&'static str> {
     SAMPLE_CUSTOMERS.iter().map(|(name, _)| *name).collect()
 }
 
-/// Removes what a run added: the sample customers' orders, then the sample customers. Returns
-/// the rows deleted from each table.
+/// Removes what a run added: the sample customers' orders, then the sample customers.
+/// Returns the rows deleted from each table.
 pub async fn clean_up(pool: &MySqlPool) -> Result<(u64, u64)> {
     let names = sample_names();
     let orders = execute(pool, &delete_orders_of_statement(&names))

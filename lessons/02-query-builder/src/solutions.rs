@@ -1,5 +1,5 @@
-//! The worked answers to lesson 2's exercises. The `solutions` feature compiles this file in
-//! place of `exercises.rs`.
+//! The worked answers to lesson 2's exercises. The `solutions` feature compiles this file
+//! in place of `exercises.rs`.
 
 use anyhow::Result;
 use sea_query::{
@@ -9,8 +9,9 @@ use sea_query::{
 use crate::{Customers, Orders};
 
 // ANCHOR: exercise_1
-/// Exercise 2.1: the customers without a job, that is whose `job` is NULL or `''`, by name.
-/// Select `id, name, job` so that `crate::fetch_customers` can run it. Hint: `Cond::any()`.
+/// Exercise 2.1: the customers without a job, that is whose `job` is NULL or `''`, by
+/// name. Select `id, name, job` so that `crate::fetch_customers` can run it. Hint:
+/// `Cond::any()`.
 pub fn without_a_job() -> Result<SelectStatement> {
     Ok(Query::select()
         .columns([Customers::Id, Customers::Name, Customers::Job])
@@ -26,11 +27,12 @@ pub fn without_a_job() -> Result<SelectStatement> {
 // ANCHOR_END: exercise_1
 
 // ANCHOR: exercise_2
-/// Exercise 2.2: the `n` customers whose orders add up to the most, as `(name, total_cents)`
-/// with `total_cents` a BIGINT: highest total first, equal totals by name. Customers without
-/// orders are left out.
+/// Exercise 2.2: the `n` customers whose orders add up to the most, as `(name,
+/// total_cents)` with `total_cents` a BIGINT: highest total first, equal totals by name.
+/// Customers without orders are left out.
 pub fn top_spenders(n: u64) -> Result<SelectStatement> {
-    // NOTE: SUM of an INT is a DECIMAL in MySQL and MariaDB: CAST it to a BIGINT for an i64.
+    // NOTE: SUM of an INT is a DECIMAL in MySQL and MariaDB: CAST it to a BIGINT for an
+    // i64.
     let total = Expr::col((Orders::Table, Orders::AmountCents))
         .sum()
         .cast_as("SIGNED");
@@ -55,9 +57,11 @@ pub fn top_spenders(n: u64) -> Result<SelectStatement> {
 // ANCHOR_END: exercise_2
 
 // ANCHOR: exercise_3
-/// Exercise 2.3: one statement that inserts every `(name, job)` of `customers`, and for a name
-/// that is already there sets its job instead.
-pub fn upsert_customers_statement(customers: &[(&str, Option<&str>)]) -> Result<InsertStatement> {
+/// Exercise 2.3: one statement that inserts every `(name, job)` of `customers`, and for a
+/// name that is already there sets its job instead.
+pub fn upsert_customers_statement(
+    customers: &[(&str, Option<&str>)],
+) -> Result<InsertStatement> {
     let mut insert = Query::insert();
     insert
         .into_table(Customers::Table)

@@ -1,5 +1,5 @@
-//! What `cargo run -p lesson-2` prints for each step: the statements of `lib.rs`, their SQL
-//! and the rows they return.
+//! What `cargo run -p lesson-2` prints for each step: the statements of `lib.rs`, their
+//! SQL and the rows they return.
 
 use anyhow::{Context, Result};
 use sea_query::{Iden, MysqlQueryBuilder, Query};
@@ -7,8 +7,8 @@ use sea_query_sqlx::SqlxBinder;
 use sqlx::mysql::MySqlPool;
 
 use crate::{
-    Customers, Filters, Orders, SAMPLE_CUSTOMERS, SAMPLE_ORDERS, describe, dollars, execute,
-    fetch_customers, names, show,
+    Customers, Filters, Orders, SAMPLE_CUSTOMERS, SAMPLE_ORDERS, describe, dollars,
+    execute, fetch_customers, names, show,
 };
 
 /// Step 1: the tables' and columns' names, as the `Iden` enums write them.
@@ -57,7 +57,9 @@ pub async fn write(pool: &MySqlPool) -> Result<()> {
         .await
         .context("cannot insert the sample orders")?;
     println!("{sql}");
-    println!("-> rows inserted: {n} (the values are not shown: customer ids grow run to run)");
+    println!(
+        "-> rows inserted: {n} (the values are not shown: customer ids grow run to run)"
+    );
 
     for (name, job) in [
         ("Lynn", Some("Backend Developer")),
@@ -119,7 +121,8 @@ pub async fn select(pool: &MySqlPool) -> Result<()> {
     Ok(())
 }
 
-/// Step 5: `search` with several combinations of filters: the SQL each makes, and its rows.
+/// Step 5: `search` with several combinations of filters: the SQL each makes, and its
+/// rows.
 pub async fn dynamic(pool: &MySqlPool) -> Result<()> {
     // ANCHOR: dynamic_cases
     let text = |s: &str| Some(s.to_owned());
@@ -151,7 +154,8 @@ pub async fn dynamic(pool: &MySqlPool) -> Result<()> {
     ];
     // ANCHOR_END: dynamic_cases
     for filters in &cases {
-        let (sql, values) = crate::search_statement(filters).build_sqlx(MysqlQueryBuilder);
+        let (sql, values) =
+            crate::search_statement(filters).build_sqlx(MysqlQueryBuilder);
         println!("{}", show(&sql, &values.0));
         let rows = crate::search(pool, filters)
             .await

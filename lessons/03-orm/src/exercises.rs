@@ -11,26 +11,28 @@ use crate::models::{Customer, Order};
 use crate::schema::{customers, orders};
 
 // ANCHOR: exercise_1
-/// Exercise 3.1: the names of the customers who have no orders at all, sorted by name, in one
-/// query built with diesel's DSL (no SQL strings).
-pub async fn customers_without_orders(conn: &mut AsyncMysqlConnection) -> Result<Vec<String>> {
+/// Exercise 3.1: the names of the customers who have no orders at all, sorted by name, in
+/// one query built with diesel's DSL (no SQL strings).
+pub async fn customers_without_orders(
+    conn: &mut AsyncMysqlConnection,
+) -> Result<Vec<String>> {
     bail!("exercise 3.1 is not solved yet")
 }
 // ANCHOR_END: exercise_1
 
 // ANCHOR: exercise_2
 /// Exercise 3.2: every customer's name with the total of their orders in cents (0 for a
-/// customer without orders), sorted by name, in at most 2 statements whatever the number of
-/// customers.
+/// customer without orders), sorted by name, in at most 2 statements whatever the number
+/// of customers.
 pub async fn order_totals(conn: &mut AsyncMysqlConnection) -> Result<Vec<(String, i64)>> {
     bail!("exercise 3.2 is not solved yet")
 }
 // ANCHOR_END: exercise_2
 
 // ANCHOR: exercise_3
-/// Exercise 3.3: rename the customer with primary key `id` to `new_name`. Tell apart the three
-/// outcomes: renamed, no such customer, and the name already taken by another customer (which
-/// must come back as `Ok(RenameOutcome::NameTaken)`, not as an error).
+/// Exercise 3.3: rename the customer with primary key `id` to `new_name`. Tell apart the
+/// three outcomes: renamed, no such customer, and the name already taken by another
+/// customer (which must come back as `Ok(RenameOutcome::NameTaken)`, not as an error).
 pub async fn rename_customer(
     conn: &mut AsyncMysqlConnection,
     id: i16,

@@ -1,11 +1,12 @@
 //! Lesson 3: the ORM with diesel-async.
 //!
-//! The article's third scenario is SQLAlchemy's ORM: mapped classes, an `AsyncSession`, CRUD,
-//! and relationships loaded eagerly. Here the same with diesel and diesel-async on MySQL. Each
-//! step is a small public function that `main.rs` calls and the book includes.
+//! The article's third scenario is SQLAlchemy's ORM: mapped classes, an `AsyncSession`,
+//! CRUD, and relationships loaded eagerly. Here the same with diesel and diesel-async on
+//! MySQL. Each step is a small public function that `main.rs` calls and the book
+//! includes.
 
-// The exercises at the end of the chapter. With the `solutions` feature, the worked answers
-// stand in their place, so that CI can check that every exercise is solvable.
+// The exercises at the end of the chapter. With the `solutions` feature, the worked
+// answers stand in their place, so that CI can check that every exercise is solvable.
 #[cfg(not(feature = "solutions"))]
 pub mod exercises;
 #[cfg(feature = "solutions")]
@@ -26,7 +27,9 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncMysqlConnection, RunQueryDsl};
+use diesel_async::{
+    AsyncConnection, AsyncMigrationHarness, AsyncMysqlConnection, RunQueryDsl,
+};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::models::{Customer, CustomerChanges, NewCustomer, NewOrder, Order};
@@ -35,9 +38,9 @@ use crate::schema::{customers, orders};
 /// How long taking a connection from the pool may take before it is reported as an error.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 // Step 1: schema and models
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 
 // ANCHOR: debug_query
 /// The SQL that diesel generates for a typical load and a typical insert, as diesel's
@@ -57,9 +60,9 @@ pub fn generated_sql() -> Vec<String> {
 }
 // ANCHOR_END: debug_query
 
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 // Step 2: the pool as a session factory, and migrations
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 
 // ANCHOR: pool
 /// A pool of diesel-async MySQL connections: `async_sessionmaker`'s part.
@@ -78,14 +81,15 @@ pub fn session_factory(url: &str, max_size: usize) -> Result<DbPool> {
         .context("cannot build the connection pool")
 }
 
-/// Takes a connection from the pool, failing within [`CONNECT_TIMEOUT`] with one line that
-/// never shows the password.
+/// Takes a connection from the pool, failing within [`CONNECT_TIMEOUT`] with one line
+/// that never shows the password.
 pub async fn session(pool: &DbPool) -> Result<DbConn> {
     match tokio::time::timeout(CONNECT_TIMEOUT, pool.get()).await {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(e)) => {
             let message = workbook::redact_text(&e.to_string());
-            // mysql_async reads the URL, and its parameters are not sqlx's (`ssl-mode`, ...).
+            // mysql_async reads the URL, and its parameters are not sqlx's (`ssl-mode`,
+            // ...).
             let hint = if message.contains("URL parameter") {
                 "; diesel-async's URL parameters are mysql_async's, such as require_ssl=true"
             } else {
@@ -102,9 +106,10 @@ pub async fn session(pool: &DbPool) -> Result<DbConn> {
 // ANCHOR_END: pool
 
 // ANCHOR: tls_guard
-/// Refuses a URL that asks mysql_async for TLS (`require_ssl=true`), because this build has
-/// none: diesel-async compiles mysql_async without TLS, and mysql_async then panics on the
-/// first connection instead of returning an error. The book's chapter says how to add TLS.
+/// Refuses a URL that asks mysql_async for TLS (`require_ssl=true`), because this build
+/// has none: diesel-async compiles mysql_async without TLS, and mysql_async then panics
+/// on the first connection instead of returning an error. The book's chapter says how to
+/// add TLS.
 pub fn refuse_tls_without_support(url: &str) -> Result<()> {
     let parsed = url::Url::parse(url)
         .map_err(|e| anyhow!("{} is not a valid URL: {e}", workbook::redact(url)))?;
@@ -126,11 +131,13 @@ pub fn refuse_tls_without_support(url: &str) -> Result<()> {
 /// The lesson's migrations (`lessons/03-orm/migrations/`), compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-/// Runs the pending migrations on `conn` and returns the versions now applied, oldest first.
+/// Runs the pending migrations on `conn` and returns the versions now applied, oldest
+/// first.
 ///
 /// NOTE: `AsyncMigrationHarness` runs diesel's synchronous migration code inside
-/// `tokio::task::block_in_place`, which panics on tokio's current-thread runtime. Call this
-/// from the multi-thread runtime (`#[tokio::main]`, `#[tokio::test(flavor = "multi_thread")]`).
+/// `tokio::task::block_in_place`, which panics on tokio's current-thread runtime. Call
+/// this from the multi-thread runtime (`#[tokio::main]`, `#[tokio::test(flavor =
+/// "multi_thread")]`).
 pub fn run_migrations(conn: DbConn) -> Result<(Vec<String>, DbConn)> {
     let mut harness = AsyncMigrationHarness::new(conn);
     harness
@@ -148,19 +155,21 @@ pub fn run_migrations(conn: DbConn) -> Result<(Vec<String>, DbConn)> {
 // ANCHOR_END: migrations
 
 // ANCHOR: migrations_blocking
-/// [`run_migrations`] on tokio's blocking thread pool: this works on any tokio runtime, the
-/// current-thread one included, because `block_in_place` is allowed outside the runtime's
-/// worker threads.
-pub async fn run_migrations_on_any_runtime(conn: DbConn) -> Result<(Vec<String>, DbConn)> {
+/// [`run_migrations`] on tokio's blocking thread pool: this works on any tokio runtime,
+/// the current-thread one included, because `block_in_place` is allowed outside the
+/// runtime's worker threads.
+pub async fn run_migrations_on_any_runtime(
+    conn: DbConn,
+) -> Result<(Vec<String>, DbConn)> {
     tokio::task::spawn_blocking(move || run_migrations(conn))
         .await
         .context("the migration task failed")?
 }
 // ANCHOR_END: migrations_blocking
 
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 // Step 3: CRUD
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 
 // ANCHOR: create_error
 /// Why a customer could not be created.
@@ -175,7 +184,9 @@ pub enum CreateCustomerError {
 impl fmt::Display for CreateCustomerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::DuplicateName(name) => write!(f, "a customer named {name:?} already exists"),
+            Self::DuplicateName(name) => {
+                write!(f, "a customer named {name:?} already exists")
+            }
             Self::Database(e) => write!(f, "cannot create the customer: {e}"),
         }
     }
@@ -193,13 +204,15 @@ impl From<DieselError> for CreateCustomerError {
 // ANCHOR: last_insert_id
 #[diesel::declare_sql_function]
 extern "SQL" {
-    /// MySQL's `LAST_INSERT_ID()`: the first AUTO_INCREMENT value that this connection's last
-    /// INSERT generated. It is per connection, so other sessions' inserts never change it.
+    /// MySQL's `LAST_INSERT_ID()`: the first AUTO_INCREMENT value that this connection's
+    /// last INSERT generated. It is per connection, so other sessions' inserts never
+    /// change it.
     fn last_insert_id() -> diesel::sql_types::Unsigned<diesel::sql_types::BigInt>;
 }
 
-/// Inserts one customer and reads the new row back: MySQL has no `RETURNING`, so this takes a
-/// second statement, `SELECT LAST_INSERT_ID()`, then a third to load the row by its key.
+/// Inserts one customer and reads the new row back: MySQL has no `RETURNING`, so this
+/// takes a second statement, `SELECT LAST_INSERT_ID()`, then a third to load the row by
+/// its key.
 pub async fn create_customer(
     conn: &mut AsyncMysqlConnection,
     new: &NewCustomer<'_>,
@@ -212,14 +225,16 @@ pub async fn create_customer(
         Ok(_) => {}
         // NOTE: MySQL 8 and MariaDB both report error 1062, which diesel-async maps to
         // `UniqueViolation`; only the message differs (MySQL 8 names the key
-        // 'customers.UQ_name', MariaDB 'UQ_name'), so match on the kind, never on the text.
+        // 'customers.UQ_name', MariaDB 'UQ_name'), so match on the kind, never on the
+        // text.
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
             return Err(CreateCustomerError::DuplicateName(new.name.to_owned()));
         }
         Err(e) => return Err(e.into()),
     }
     let id: u64 = diesel::select(last_insert_id()).get_result(conn).await?;
-    let id = i16::try_from(id).map_err(|e| DieselError::DeserializationError(Box::new(e)))?;
+    let id =
+        i16::try_from(id).map_err(|e| DieselError::DeserializationError(Box::new(e)))?;
     let customer = customers::table
         .find(id)
         .select(Customer::as_select())
@@ -251,7 +266,8 @@ pub async fn create_customers(
 // ANCHOR_END: create_many
 
 // ANCHOR: query
-/// Up to `limit` customers whose job contains `word`, by name: `select(Customer).where(...)`.
+/// Up to `limit` customers whose job contains `word`, by name:
+/// `select(Customer).where(...)`.
 pub async fn customers_with_job_like(
     conn: &mut AsyncMysqlConnection,
     word: &str,
@@ -281,7 +297,8 @@ pub async fn find_customer(
 // ANCHOR_END: query
 
 // ANCHOR: update_delete
-/// Applies `changes` to `customer` and returns the row as it now is (no `RETURNING` again).
+/// Applies `changes` to `customer` and returns the row as it now is (no `RETURNING`
+/// again).
 pub async fn update_customer(
     conn: &mut AsyncMysqlConnection,
     customer: &Customer,
@@ -295,9 +312,12 @@ pub async fn update_customer(
         .await
 }
 
-/// Deletes the customers with these ids, and their orders first (the foreign key demands it).
-/// Returns how many customers went.
-pub async fn delete_customers(conn: &mut AsyncMysqlConnection, ids: &[i16]) -> QueryResult<usize> {
+/// Deletes the customers with these ids, and their orders first (the foreign key demands
+/// it). Returns how many customers went.
+pub async fn delete_customers(
+    conn: &mut AsyncMysqlConnection,
+    ids: &[i16],
+) -> QueryResult<usize> {
     let ids = ids.to_vec();
     conn.transaction(async |conn| {
         diesel::delete(orders::table.filter(orders::customer_id.eq_any(&ids)))
@@ -311,13 +331,13 @@ pub async fn delete_customers(conn: &mut AsyncMysqlConnection, ids: &[i16]) -> Q
 }
 // ANCHOR_END: update_delete
 
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 // Step 4: relationships and the N+1 trap
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 
 // ANCHOR: statement_log
-/// A diesel `Instrumentation` that writes down the SQL of every statement the connection sends,
-/// without its bind values.
+/// A diesel `Instrumentation` that writes down the SQL of every statement the connection
+/// sends, without its bind values.
 #[derive(Clone, Default)]
 pub struct StatementLog(Arc<Mutex<Vec<String>>>);
 
@@ -344,7 +364,8 @@ pub async fn record_statements<R, E>(
     let result = work(conn).await;
     // The connection goes back to the pool: take the log off it again.
     conn.set_instrumentation(None::<StatementLog>);
-    let statements = std::mem::take(&mut *log.0.lock().unwrap_or_else(PoisonError::into_inner));
+    let statements =
+        std::mem::take(&mut *log.0.lock().unwrap_or_else(PoisonError::into_inner));
     result.map(|r| (r, statements))
 }
 
@@ -366,13 +387,14 @@ struct StatusRow {
     value: String,
 }
 
-/// The server's count of statements this session has sent (`Questions`), the `SHOW` that reads
-/// it included. Prepared statements count once per execution; preparing and closing them
-/// (`COM_STMT_PREPARE`, `COM_STMT_CLOSE`) do not count.
+/// The server's count of statements this session has sent (`Questions`), the `SHOW` that
+/// reads it included. Prepared statements count once per execution; preparing and closing
+/// them (`COM_STMT_PREPARE`, `COM_STMT_CLOSE`) do not count.
 ///
 /// NOTE: `SHOW SESSION STATUS` works on MySQL 8 and MariaDB alike; MariaDB also has
 /// `information_schema.SESSION_STATUS`, which MySQL 8 removed (it has
-/// `performance_schema.session_status`, which MariaDB fills only when performance_schema is on).
+/// `performance_schema.session_status`, which MariaDB fills only when performance_schema
+/// is on).
 pub async fn server_questions(conn: &mut AsyncMysqlConnection) -> QueryResult<u64> {
     let row: StatusRow = diesel::sql_query("SHOW SESSION STATUS LIKE 'Questions'")
         .get_result(conn)
@@ -384,8 +406,9 @@ pub async fn server_questions(conn: &mut AsyncMysqlConnection) -> QueryResult<u6
 // ANCHOR_END: questions
 
 // ANCHOR: naive
-/// The customers named `names`, by name, each with its orders: one query for the customers,
-/// then one more per customer. This is the N+1 pattern that lazy loading hides.
+/// The customers named `names`, by name, each with its orders: one query for the
+/// customers, then one more per customer. This is the N+1 pattern that lazy loading
+/// hides.
 pub async fn customers_with_orders_naive(
     conn: &mut AsyncMysqlConnection,
     names: &[&str],
@@ -410,9 +433,9 @@ pub async fn customers_with_orders_naive(
 // ANCHOR_END: naive
 
 // ANCHOR: eager
-/// The same result in two statements, whatever the number of customers: the customers, then
-/// all their orders at once (`WHERE customer_id IN (...)`), grouped in memory. This is
-/// SQLAlchemy's `selectinload`.
+/// The same result in two statements, whatever the number of customers: the customers,
+/// then all their orders at once (`WHERE customer_id IN (...)`), grouped in memory. This
+/// is SQLAlchemy's `selectinload`.
 pub async fn customers_with_orders_eager(
     conn: &mut AsyncMysqlConnection,
     names: &[&str],
@@ -472,9 +495,9 @@ pub async fn seed_customers_with_orders(
     .await
 }
 
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 // Step 5: transactions
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 
 /// Adds one order for `customer`.
 pub async fn add_order(
@@ -506,8 +529,8 @@ pub async fn order_items(
 }
 
 // ANCHOR: transaction
-/// Adds two orders in one transaction and then fails on purpose: `transaction` rolls back on
-/// `Err`, so neither order stays. Returns the error that caused the rollback.
+/// Adds two orders in one transaction and then fails on purpose: `transaction` rolls back
+/// on `Err`, so neither order stays. Returns the error that caused the rollback.
 pub async fn add_orders_then_fail(
     conn: &mut AsyncMysqlConnection,
     customer: &Customer,
@@ -522,9 +545,9 @@ pub async fn add_orders_then_fail(
 // ANCHOR_END: transaction
 
 // ANCHOR: nested
-/// A transaction with a nested one inside: the inner one becomes a SAVEPOINT. The inner one
-/// fails and rolls back to its savepoint; the outer one goes on and commits.
-/// Returns the inner error.
+/// A transaction with a nested one inside: the inner one becomes a SAVEPOINT. The inner
+/// one fails and rolls back to its savepoint; the outer one goes on and commits. Returns
+/// the inner error.
 pub async fn nested_transaction(
     conn: &mut AsyncMysqlConnection,
     customer: &Customer,
@@ -587,9 +610,10 @@ impl From<DieselError> for TransferError {
     }
 }
 
-/// Moves every order of `from` to `to`, unless `to` would then owe more than `limit_cents`.
-/// The UPDATE runs first and the check after it: when the check fails, the transaction rolls
-/// the UPDATE back, and both customers keep the orders they had. Returns how many moved.
+/// Moves every order of `from` to `to`, unless `to` would then owe more than
+/// `limit_cents`. The UPDATE runs first and the check after it: when the check fails, the
+/// transaction rolls the UPDATE back, and both customers keep the orders they had.
+/// Returns how many moved.
 pub async fn transfer_orders(
     conn: &mut AsyncMysqlConnection,
     from: &Customer,
@@ -618,13 +642,13 @@ pub async fn transfer_orders(
 }
 // ANCHOR_END: transfer
 
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 // Step 6: pagination
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 
 // ANCHOR: offset_page
-/// Page `page` (from 0) of `customer`'s orders, `size` per page, by id: `LIMIT ... OFFSET ...`.
-/// The server reads and throws away `page * size` rows to find the page.
+/// Page `page` (from 0) of `customer`'s orders, `size` per page, by id: `LIMIT ... OFFSET
+/// ...`. The server reads and throws away `page * size` rows to find the page.
 pub async fn orders_page_by_offset(
     conn: &mut AsyncMysqlConnection,
     customer_id: i16,
@@ -643,8 +667,9 @@ pub async fn orders_page_by_offset(
 // ANCHOR_END: offset_page
 
 // ANCHOR: keyset_page
-/// The `size` orders of `customer` that come after the order with id `after` (use 0 for the
-/// first page): `WHERE id > ? ORDER BY id LIMIT ?`. The index finds the start directly.
+/// The `size` orders of `customer` that come after the order with id `after` (use 0 for
+/// the first page): `WHERE id > ? ORDER BY id LIMIT ?`. The index finds the start
+/// directly.
 pub async fn orders_page_after(
     conn: &mut AsyncMysqlConnection,
     customer_id: i16,
@@ -661,8 +686,8 @@ pub async fn orders_page_after(
         .await
 }
 
-/// Every order of `customer`, page by page with the keyset: each page starts after the last
-/// id of the one before. Returns the pages.
+/// Every order of `customer`, page by page with the keyset: each page starts after the
+/// last id of the one before. Returns the pages.
 pub async fn all_pages_by_keyset(
     conn: &mut AsyncMysqlConnection,
     customer_id: i16,
@@ -695,7 +720,8 @@ pub async fn second_page_after_a_delete(
 ) -> QueryResult<(Vec<String>, Vec<String>)> {
     let page_one = orders_page_by_offset(conn, customer_id, 0, size).await?;
     // `as_slice()`: diesel's `RunQueryDsl::first` would shadow the slice's `first`.
-    let (Some(gone), Some(last_seen)) = (page_one.as_slice().first(), page_one.last()) else {
+    let (Some(gone), Some(last_seen)) = (page_one.as_slice().first(), page_one.last())
+    else {
         return Ok((Vec::new(), Vec::new()));
     };
     diesel::delete(gone).execute(conn).await?;

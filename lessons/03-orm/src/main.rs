@@ -168,11 +168,12 @@ async fn main() -> Result<()> {
         .await
         .context("cannot read Ada's orders")?;
     println!("Ada's orders after the rollback: {items:?}");
-    let (inner_error, statements) = lesson_3::record_statements(&mut conn, async |conn| {
-        lesson_3::nested_transaction(conn, ada).await
-    })
-    .await
-    .context("cannot run the nested transaction")?;
+    let (inner_error, statements) =
+        lesson_3::record_statements(&mut conn, async |conn| {
+            lesson_3::nested_transaction(conn, ada).await
+        })
+        .await
+        .context("cannot run the nested transaction")?;
     println!("the inner transaction failed: {inner_error}");
     println!("statements sent:");
     for sql in statements {
@@ -245,9 +246,10 @@ async fn main() -> Result<()> {
             );
         }
     }
-    let (by_offset, by_keyset) = lesson_3::second_page_after_a_delete(&mut conn, ids[0], 10)
-        .await
-        .context("cannot page while deleting")?;
+    let (by_offset, by_keyset) =
+        lesson_3::second_page_after_a_delete(&mut conn, ids[0], 10)
+            .await
+            .context("cannot page while deleting")?;
     println!(
         "after deleting item 1, page 2 by offset: {}",
         by_offset.join(", ")

@@ -8,8 +8,9 @@ use diesel::prelude::*;
 use crate::schema::{customers, orders};
 
 // ANCHOR: customer
-/// A row of `customers`, as loaded. `check_for_backend(Mysql)` makes the compiler check each
-/// field's type against the column's SQL type, with a readable error when they disagree.
+/// A row of `customers`, as loaded. `check_for_backend(Mysql)` makes the compiler check
+/// each field's type against the column's SQL type, with a readable error when they
+/// disagree.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = customers, check_for_backend(Mysql))]
 pub struct Customer {
@@ -27,12 +28,13 @@ pub struct Customer {
 pub struct NewCustomer<'a> {
     /// The unique name.
     pub name: &'a str,
-    /// The job. `None` inserts the column's `DEFAULT` (''), not `NULL`: that is diesel's rule
-    /// for `Option` fields of an `Insertable`.
+    /// The job. `None` inserts the column's `DEFAULT` (''), not `NULL`: that is diesel's
+    /// rule for `Option` fields of an `Insertable`.
     pub job: Option<&'a str>,
 }
 
-/// Changes to a customer: each `None` leaves its column alone. `job: Some(None)` sets `NULL`.
+/// Changes to a customer: each `None` leaves its column alone. `job: Some(None)` sets
+/// `NULL`.
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = customers)]
 pub struct CustomerChanges<'a> {
@@ -45,7 +47,9 @@ pub struct CustomerChanges<'a> {
 
 // ANCHOR: order
 /// A row of `orders`. `belongs_to(Customer)` gives `Order::belonging_to(&customers)`.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Associations)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Associations,
+)]
 #[diesel(table_name = orders, belongs_to(Customer), check_for_backend(Mysql))]
 pub struct Order {
     /// The primary key.

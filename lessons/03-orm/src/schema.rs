@@ -1,5 +1,6 @@
-//! The tables as diesel sees them. `diesel print-schema` writes this file from a live database;
-//! here it is written by hand, and a test checks it against what the migrations create.
+//! The tables as diesel sees them. `diesel print-schema` writes this file from a live
+//! database; here it is written by hand, and a test checks it against what the migrations
+//! create.
 
 // ANCHOR: schema
 diesel::table! {

@@ -1,5 +1,5 @@
-//! Step 3's chart: measured wall time and the ideal ceil(N/P)·t against the pool size, as an
-//! SVG file drawn with plotters.
+//! Step 3's chart: measured wall time and the ideal ceil(N/P)·t against the pool size, as
+//! an SVG file drawn with plotters.
 
 use std::path::Path;
 
@@ -18,7 +18,8 @@ pub fn write_pool_size_chart(rows: &[Row], path: &Path) -> Result<()> {
         anyhow::bail!("no concurrent rows to chart");
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let max_pool = points.iter().map(|r| r.pool_size).max().unwrap_or(1);
     let highest = points
@@ -71,7 +72,9 @@ pub fn write_pool_size_chart(rows: &[Row], path: &Path) -> Result<()> {
         .draw_series(LineSeries::new(ideal.clone(), BLUE.stroke_width(2)))
         .map_err(|e| draw(&e))?
         .label("ideal: ceil(N/P)·t")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+        .legend(|(x, y)| {
+            PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2))
+        });
     chart
         .draw_series(ideal.iter().map(|&p| Circle::new(p, 4, BLUE.filled())))
         .map_err(|e| draw(&e))?;
@@ -79,7 +82,9 @@ pub fn write_pool_size_chart(rows: &[Row], path: &Path) -> Result<()> {
         .draw_series(LineSeries::new(measured.clone(), RED.stroke_width(2)))
         .map_err(|e| draw(&e))?
         .label("measured")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
+        .legend(|(x, y)| {
+            PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2))
+        });
     chart
         .draw_series(
             measured

@@ -1,19 +1,19 @@
 //! Lesson 4: many tasks at once.
 //!
-//! Database requests are IO-bound: a task that waits for the server leaves the CPU free for
-//! the others. This lesson runs many queries concurrently, each task with its own connection,
-//! measures the wall time against the ideal, and shows the limits: the pool's size, pool
-//! exhaustion, unbounded fan-out, and queries that outlive their timeout.
+//! Database requests are IO-bound: a task that waits for the server leaves the CPU free
+//! for the others. This lesson runs many queries concurrently, each task with its own
+//! connection, measures the wall time against the ideal, and shows the limits: the pool's
+//! size, pool exhaustion, unbounded fan-out, and queries that outlive their timeout.
 //!
-//! The steps are small public functions; `main.rs` runs them in order and prints what they
-//! measured. The book's chapter includes them by anchor.
+//! The steps are small public functions; `main.rs` runs them in order and prints what
+//! they measured. The book's chapter includes them by anchor.
 //!
 //! # One connection per task
 //!
 //! A connection runs one statement at a time, so sqlx's executor takes it as `&mut`. Two
-//! concurrent futures on the same connection need two `&mut` borrows at once, and the borrow
-//! checker refuses (E0499). This example is compiled by `cargo test --workspace`, which
-//! checks that it keeps failing with that error:
+//! concurrent futures on the same connection need two `&mut` borrows at once, and the
+//! borrow checker refuses (E0499). This example is compiled by `cargo test --workspace`,
+//! which checks that it keeps failing with that error:
 //!
 //! ```compile_fail,E0499
 #![doc = include_str!("../compile_fail/shared_connection.rs")]
@@ -21,8 +21,8 @@
 //!
 //! Give each task its own connection from the pool instead: [`sleepy_query`] does.
 
-// The exercises at the end of the chapter. With the `solutions` feature, the worked answers
-// stand in their place, so that CI can check that every exercise is solvable.
+// The exercises at the end of the chapter. With the `solutions` feature, the worked
+// answers stand in their place, so that CI can check that every exercise is solvable.
 #[cfg(not(feature = "solutions"))]
 pub mod exercises;
 #[cfg(feature = "solutions")]
@@ -98,9 +98,13 @@ pub fn millis(d: Duration) -> f64 {
 }
 
 // ANCHOR: sized_pool
-/// A pool of exactly `size` connections, opened and warmed up before it is returned, so that
-/// the timings below measure queries, not connection set-up.
-pub async fn sized_pool(url: &str, size: u32, acquire_timeout: Duration) -> Result<MySqlPool> {
+/// A pool of exactly `size` connections, opened and warmed up before it is returned, so
+/// that the timings below measure queries, not connection set-up.
+pub async fn sized_pool(
+    url: &str,
+    size: u32,
+    acquire_timeout: Duration,
+) -> Result<MySqlPool> {
     let options: MySqlConnectOptions = url
         .parse()
         .map_err(|e: sqlx::Error| workbook::explain_connect_error(url, &e))?;
@@ -115,8 +119,8 @@ pub async fn sized_pool(url: &str, size: u32, acquire_timeout: Duration) -> Resu
 }
 // ANCHOR_END: sized_pool
 
-/// Opens `size` connections at once and prepares the lesson's sleeping query on each, then
-/// waits until all of them are back in the pool.
+/// Opens `size` connections at once and prepares the lesson's sleeping query on each,
+/// then waits until all of them are back in the pool.
 async fn warm_up(pool: &MySqlPool, size: u32) -> Result<()> {
     let mut held = Vec::new();
     for _ in 0..size {
@@ -171,7 +175,8 @@ pub async fn run_sequential(pool: &MySqlPool, work: Workload) -> Result<Vec<u32>
 // ANCHOR_END: sequential
 
 // ANCHOR: join_all
-/// The N queries as N futures polled together on this task: `try_join_all` keeps their order.
+/// The N queries as N futures polled together on this task: `try_join_all` keeps their
+/// order.
 pub async fn run_join_all(pool: &MySqlPool, work: Workload) -> Result<Vec<u32>> {
     let queries = (0..work.queries).map(|task| sleepy_query(pool, task, work.sleep));
     futures::future::try_join_all(queries).await
@@ -179,8 +184,8 @@ pub async fn run_join_all(pool: &MySqlPool, work: Workload) -> Result<Vec<u32>> 
 // ANCHOR_END: join_all
 
 // ANCHOR: join_set
-/// The N queries as N spawned tasks: they may run on every worker thread, and finish in any
-/// order, so the results are sorted.
+/// The N queries as N spawned tasks: they may run on every worker thread, and finish in
+/// any order, so the results are sorted.
 pub async fn run_join_set(pool: &MySqlPool, work: Workload) -> Result<Vec<u32>> {
     let mut tasks = JoinSet::new();
     for task in 0..work.queries {
@@ -232,9 +237,9 @@ pub struct Customer {
     pub job: Option<String>,
 }
 
-/// The name one run of the mixed workload gives its customer number `task`:
-/// `lesson-4 task 004 (run 5f3a9c1e)`. Every run has a tag of its own, so no run inserts a
-/// name that an earlier run deleted a moment ago.
+/// The name one run of the mixed workload gives its customer number `task`: `lesson-4
+/// task 004 (run 5f3a9c1e)`. Every run has a tag of its own, so no run inserts a name
+/// that an earlier run deleted a moment ago.
 pub fn task_customer_name(run: &str, task: u32) -> String {
     format!("lesson-4 task {task:03} (run {run})")
 }
@@ -247,13 +252,14 @@ pub fn task_label(name: &str) -> &str {
 /// A new tag for one run of the mixed workload: eight hex digits.
 pub fn new_run_tag() -> String {
     use std::hash::BuildHasher;
-    let random = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
+    let random =
+        std::collections::hash_map::RandomState::new().hash_one(std::process::id());
     format!("{:08x}", random as u32)
 }
 
 // ANCHOR: mixed_task
-/// A realistic task: insert a customer, then read it back by primary key, on the task's own
-/// connection.
+/// A realistic task: insert a customer, then read it back by primary key, on the task's
+/// own connection.
 pub async fn mixed_task(pool: &MySqlPool, run: &str, task: u32) -> Result<Customer> {
     let mut conn = pool.acquire().await?;
     let inserted = sqlx::query("INSERT INTO customers (name, job) VALUES (?, ?)")
@@ -270,7 +276,11 @@ pub async fn mixed_task(pool: &MySqlPool, run: &str, task: u32) -> Result<Custom
 // ANCHOR_END: mixed_task
 
 /// The mixed workload, `tasks` tasks one after another, as run `run`.
-pub async fn mixed_sequential(pool: &MySqlPool, run: &str, tasks: u32) -> Result<Vec<Customer>> {
+pub async fn mixed_sequential(
+    pool: &MySqlPool,
+    run: &str,
+    tasks: u32,
+) -> Result<Vec<Customer>> {
     let mut customers = Vec::new();
     for task in 0..tasks {
         customers.push(mixed_task(pool, run, task).await?);
@@ -278,9 +288,15 @@ pub async fn mixed_sequential(pool: &MySqlPool, run: &str, tasks: u32) -> Result
     Ok(customers)
 }
 
-/// The mixed workload, `tasks` tasks at once, as run `run`. The rows come back in task order.
-pub async fn mixed_concurrent(pool: &MySqlPool, run: &str, tasks: u32) -> Result<Vec<Customer>> {
-    futures::future::try_join_all((0..tasks).map(|task| mixed_task(pool, run, task))).await
+/// The mixed workload, `tasks` tasks at once, as run `run`. The rows come back in task
+/// order.
+pub async fn mixed_concurrent(
+    pool: &MySqlPool,
+    run: &str,
+    tasks: u32,
+) -> Result<Vec<Customer>> {
+    futures::future::try_join_all((0..tasks).map(|task| mixed_task(pool, run, task)))
+        .await
 }
 
 /// Deletes the customers the mixed workload inserted, by id: only those rows.
@@ -299,17 +315,21 @@ pub async fn delete_customers(pool: &MySqlPool, customers: &[Customer]) -> Resul
 /// Deletes what an interrupted earlier run of the mixed workload may have left: the rows
 /// named `lesson-4 task NNN (run TAG)`, and only those.
 pub async fn delete_leftover_task_customers(pool: &MySqlPool) -> Result<u64> {
-    let deleted = sqlx::query("DELETE FROM customers WHERE name LIKE 'lesson-4 task % (run %)'")
-        .execute(pool)
-        .await?
-        .rows_affected();
+    let deleted =
+        sqlx::query("DELETE FROM customers WHERE name LIKE 'lesson-4 task % (run %)'")
+            .execute(pool)
+            .await?
+            .rows_affected();
     Ok(deleted)
 }
 
 // ANCHOR: one_connection_per_task
 /// N tasks, each with its own connection for as long as it works: returns the distinct
 /// `CONNECTION_ID()`s the tasks saw.
-pub async fn connection_ids_of_tasks(pool: &MySqlPool, work: Workload) -> Result<Vec<u64>> {
+pub async fn connection_ids_of_tasks(
+    pool: &MySqlPool,
+    work: Workload,
+) -> Result<Vec<u64>> {
     let mut tasks = JoinSet::new();
     for _ in 0..work.queries {
         let pool = pool.clone();
@@ -428,7 +448,11 @@ pub struct FanOutStats {
 
 // ANCHOR: fan_out_item
 /// One work item: a point query on a connection of its own, counted while it runs.
-pub async fn fan_out_item(pool: &MySqlPool, item: u32, stats: &FanOutStats) -> Result<i64> {
+pub async fn fan_out_item(
+    pool: &MySqlPool,
+    item: u32,
+    stats: &FanOutStats,
+) -> Result<i64> {
     let _alive = stats.items_alive.enter();
     let asked = Instant::now();
     let mut conn = pool.acquire().await?;
@@ -468,9 +492,13 @@ pub struct FanOut {
 }
 
 // ANCHOR: bounded
-/// `items` work items, never more than `limit` alive at once: a task is spawned only when a
-/// semaphore permit is free.
-pub async fn bounded_fan_out(pool: &MySqlPool, items: u32, limit: usize) -> Result<FanOut> {
+/// `items` work items, never more than `limit` alive at once: a task is spawned only when
+/// a semaphore permit is free.
+pub async fn bounded_fan_out(
+    pool: &MySqlPool,
+    items: u32,
+    limit: usize,
+) -> Result<FanOut> {
     let stats = Arc::new(FanOutStats::default());
     let permits = Arc::new(Semaphore::new(limit));
     let rss = reset_peak_rss();
@@ -547,7 +575,8 @@ fn fan_out_report(
         sum,
         peak_items_alive: stats.items_alive.peak(),
         peak_in_flight: stats.in_flight.peak(),
-        longest_acquire_ms: stats.longest_acquire_us.load(Ordering::SeqCst) as f64 / 1000.0,
+        longest_acquire_ms: stats.longest_acquire_us.load(Ordering::SeqCst) as f64
+            / 1000.0,
         wall_ms: millis(wall),
         peak_rss_growth_kib,
     }
@@ -564,8 +593,8 @@ fn status_kib(field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Resets the kernel's peak-RSS mark (`VmHWM`) to the current resident size and returns that
-/// size in KiB. Linux only: `None` elsewhere.
+/// Resets the kernel's peak-RSS mark (`VmHWM`) to the current resident size and returns
+/// that size in KiB. Linux only: `None` elsewhere.
 fn reset_peak_rss() -> Option<u64> {
     std::fs::write("/proc/self/clear_refs", "5").ok()?;
     status_kib("VmRSS:")
@@ -590,7 +619,8 @@ pub struct ServerThread {
 /// What step 6 saw, in order.
 #[derive(Debug, Serialize)]
 pub struct Cancellation {
-    /// The server-side id of the connection the slow query ran on (not printed: it varies).
+    /// The server-side id of the connection the slow query ran on (not printed: it
+    /// varies).
     pub connection_id: u64,
     /// The timeout around the slow query.
     pub timeout_ms: f64,
@@ -619,7 +649,8 @@ pub const CANCELLED_CUSTOMER: &str = "lesson-4 cancelled";
 /// The processlist row of connection `id`, as another connection sees it.
 ///
 /// NOTE: MySQL 8 deprecates `information_schema.processlist` in favour of
-/// `performance_schema.processlist`; both still answer this query on MySQL 8.4 and MariaDB.
+/// `performance_schema.processlist`; both still answer this query on MySQL 8.4 and
+/// MariaDB.
 pub async fn server_thread(pool: &MySqlPool, id: u64) -> Result<Option<ServerThread>> {
     let row = sqlx::query_as(
         "SELECT COMMAND AS command, STATE AS state, INFO AS info \
@@ -659,7 +690,10 @@ pub async fn open_transactions_in_this_database(pool: &MySqlPool) -> Result<i64>
 // ANCHOR: cancellation
 /// A transaction inserts a row, then runs `SELECT SLEEP(5)` under `tokio::time::timeout`.
 /// Shows what the timeout leaves behind on the server, and cleans it up.
-pub async fn cancel_slow_query(pool: &MySqlPool, timeout: Duration) -> Result<Cancellation> {
+pub async fn cancel_slow_query(
+    pool: &MySqlPool,
+    timeout: Duration,
+) -> Result<Cancellation> {
     let mut conn = pool.acquire().await?;
     let connection_id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
         .fetch_one(&mut *conn)
@@ -676,13 +710,15 @@ pub async fn cancel_slow_query(pool: &MySqlPool, timeout: Duration) -> Result<Ca
         bail!("SELECT SLEEP(5) finished within {timeout:?}: nothing was cancelled");
     }
     let gave_up_after = started.elapsed();
-    // Dropping the transaction only queues a ROLLBACK on the connection: nothing is sent yet.
+    // Dropping the transaction only queues a ROLLBACK on the connection: nothing is sent
+    // yet.
     drop(tx);
 
     // The server knows nothing of our timeout: the statement is still running there, and
     // the transaction still holds the row it inserted.
     let server_after_timeout = server_thread(pool, connection_id).await?;
-    let open_transactions_after_timeout = open_transactions_of(pool, connection_id).await?;
+    let open_transactions_after_timeout =
+        open_transactions_of(pool, connection_id).await?;
 
     // Stop the statement from another connection. KILL takes no placeholder; the id is a
     // number the server gave us, so formatting it into the SQL is safe.
@@ -733,12 +769,12 @@ pub async fn cancel_slow_query(pool: &MySqlPool, timeout: Duration) -> Result<Ca
 }
 // ANCHOR_END: cancellation
 
-/// Waits up to 5 s for connection `id`'s transactions to end (a closed connection is rolled
-/// back by the server shortly after it goes), and returns how many are still open.
+/// Waits up to 5 s for connection `id`'s transactions to end (a closed connection is
+/// rolled back by the server shortly after it goes), and returns how many are still open.
 ///
-/// NOTE: InnoDB answers `information_schema.innodb_trx` from a cache that it refreshes only
-/// when the last read is more than 0.1 s old (MySQL and MariaDB alike), so polling it faster
-/// than that keeps reading the same stale rows.
+/// NOTE: InnoDB answers `information_schema.innodb_trx` from a cache that it refreshes
+/// only when the last read is more than 0.1 s old (MySQL and MariaDB alike), so polling
+/// it faster than that keeps reading the same stale rows.
 async fn wait_for_no_transactions(pool: &MySqlPool, id: u64) -> Result<i64> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -769,7 +805,11 @@ pub struct StackRun {
 
 // ANCHOR: sea_query
 /// The sleeping query built with sea-query and run through the sqlx pool.
-pub async fn sea_query_sleepy(pool: &MySqlPool, task: u32, sleep: Duration) -> Result<u32> {
+pub async fn sea_query_sleepy(
+    pool: &MySqlPool,
+    task: u32,
+    sleep: Duration,
+) -> Result<u32> {
     use sea_query::{Expr, ExprTrait, Func, MysqlQueryBuilder, Query};
     use sea_query_sqlx::SqlxBinder;
 
@@ -795,7 +835,9 @@ pub async fn run_sea_query(pool: &MySqlPool, work: Workload) -> Result<Vec<u32>>
 pub async fn diesel_pool(
     url: &str,
     size: u32,
-) -> Result<diesel_async::pooled_connection::deadpool::Pool<diesel_async::AsyncMysqlConnection>> {
+) -> Result<
+    diesel_async::pooled_connection::deadpool::Pool<diesel_async::AsyncMysqlConnection>,
+> {
     use diesel_async::AsyncMysqlConnection;
     use diesel_async::pooled_connection::AsyncDieselConnectionManager;
     use diesel_async::pooled_connection::deadpool::Pool;
@@ -826,7 +868,9 @@ struct Slept {
 
 /// The sleeping query through diesel-async, on a connection from its pool.
 pub async fn diesel_sleepy(
-    pool: &diesel_async::pooled_connection::deadpool::Pool<diesel_async::AsyncMysqlConnection>,
+    pool: &diesel_async::pooled_connection::deadpool::Pool<
+        diesel_async::AsyncMysqlConnection,
+    >,
     task: u32,
     sleep: Duration,
 ) -> Result<u32> {
@@ -834,17 +878,20 @@ pub async fn diesel_sleepy(
     use diesel_async::RunQueryDsl;
 
     let mut conn = pool.get().await?;
-    let row: Slept = diesel::sql_query("SELECT CAST(? AS SIGNED) AS task, SLEEP(?) AS slept")
-        .bind::<BigInt, _>(i64::from(task))
-        .bind::<Double, _>(sleep.as_secs_f64())
-        .get_result(&mut conn)
-        .await?;
+    let row: Slept =
+        diesel::sql_query("SELECT CAST(? AS SIGNED) AS task, SLEEP(?) AS slept")
+            .bind::<BigInt, _>(i64::from(task))
+            .bind::<Double, _>(sleep.as_secs_f64())
+            .get_result(&mut conn)
+            .await?;
     Ok(u32::try_from(row.task)?)
 }
 
 /// N diesel-async tasks at once.
 pub async fn run_diesel(
-    pool: &diesel_async::pooled_connection::deadpool::Pool<diesel_async::AsyncMysqlConnection>,
+    pool: &diesel_async::pooled_connection::deadpool::Pool<
+        diesel_async::AsyncMysqlConnection,
+    >,
     work: Workload,
 ) -> Result<Vec<u32>> {
     let queries = (0..work.queries).map(|task| diesel_sleepy(pool, task, work.sleep));

@@ -4,8 +4,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use lesson_4::{
-    Cancellation, ExhaustionReport, FanOut, Report, Row, StackRun, Strategy, Workload, millis,
-    timed,
+    Cancellation, ExhaustionReport, FanOut, Report, Row, StackRun, Strategy, Workload,
+    millis, timed,
 };
 
 /// Lesson 4: many tasks at once. Runs IO-bound queries sequentially and concurrently, at
@@ -176,11 +176,12 @@ async fn main() -> Result<()> {
     lesson_4::delete_leftover_task_customers(&pool)
         .await
         .context("cannot delete an earlier run's leftover rows")?;
-    // NOTE: InnoDB keeps a deleted row's key until purge removes it, and an INSERT of that very
-    // key takes shared locks that deadlock with the other INSERTs (error 1213, seen on MySQL).
-    // So the two runs insert names of their own.
+    // NOTE: InnoDB keeps a deleted row's key until purge removes it, and an INSERT of
+    // that very key takes shared locks that deadlock with the other INSERTs (error 1213,
+    // seen on MySQL). So the two runs insert names of their own.
     let (seq_run, conc_run) = (lesson_4::new_run_tag(), lesson_4::new_run_tag());
-    let (seq_rows, seq_t) = timed(lesson_4::mixed_sequential(&pool, &seq_run, work.queries)).await;
+    let (seq_rows, seq_t) =
+        timed(lesson_4::mixed_sequential(&pool, &seq_run, work.queries)).await;
     let seq_rows = seq_rows.context("the sequential mixed run failed")?;
     lesson_4::delete_customers(&pool, &seq_rows)
         .await
@@ -191,8 +192,8 @@ async fn main() -> Result<()> {
     lesson_4::delete_customers(&pool, &conc_rows)
         .await
         .context("cannot delete the mixed run's rows")?;
-    // The ids and run tags differ between the two runs; the rest of the names and the jobs
-    // must not.
+    // The ids and run tags differ between the two runs; the rest of the names and the
+    // jobs must not.
     let without_ids = |rows: &[lesson_4::Customer]| {
         rows.iter()
             .map(|c| (lesson_4::task_label(&c.name).to_owned(), c.job.clone()))
@@ -239,7 +240,9 @@ async fn main() -> Result<()> {
         work.queries,
         ids.len()
     );
-    println!("sharing one `&mut` connection between tasks does not compile: see the chapter");
+    println!(
+        "sharing one `&mut` connection between tasks does not compile: see the chapter"
+    );
     pool.close().await;
 
     workbook::step("3", "Pool size bounds concurrency");
@@ -270,7 +273,8 @@ async fn main() -> Result<()> {
             .await
             .context("cannot open the step's pool")?;
         let (rows, t) = timed(lesson_4::run_join_all(&pool, work)).await;
-        let rows = rows.with_context(|| format!("the run with a pool of {size} failed"))?;
+        let rows =
+            rows.with_context(|| format!("the run with a pool of {size} failed"))?;
         if rows != sequential {
             bail!("a pool of {size} returned other rows than the sequential run");
         }
@@ -307,7 +311,9 @@ async fn main() -> Result<()> {
             );
             e.to_string()
         }
-        Err(e) => bail!("the third acquire failed with another error than PoolTimedOut: {e}"),
+        Err(e) => {
+            bail!("the third acquire failed with another error than PoolTimedOut: {e}")
+        }
         Ok(()) => bail!("the third acquire succeeded: the pool was not exhausted"),
     };
     println!(

@@ -8,7 +8,10 @@ use sqlx::mysql::MySqlPool;
 // ANCHOR: exercise_1
 /// Exercise 5.1: the names of the customers whose name contains `fragment` literally, in
 /// alphabetical order. `%`, `_` and `\` in `fragment` match only themselves.
-pub async fn customers_named_like(pool: &MySqlPool, fragment: &str) -> Result<Vec<String>> {
+pub async fn customers_named_like(
+    pool: &MySqlPool,
+    fragment: &str,
+) -> Result<Vec<String>> {
     bail!("exercise 5.1 is not solved yet")
 }
 // ANCHOR_END: exercise_1
@@ -25,9 +28,13 @@ pub enum Renamed {
     NoSuchCustomer,
 }
 
-/// Exercise 5.2: gives customer `id` the name `new_name`, and says what happened. Any other
-/// database error is an `Err`.
-pub async fn rename_customer(pool: &MySqlPool, id: i16, new_name: &str) -> Result<Renamed> {
+/// Exercise 5.2: gives customer `id` the name `new_name`, and says what happened. Any
+/// other database error is an `Err`.
+pub async fn rename_customer(
+    pool: &MySqlPool,
+    id: i16,
+    new_name: &str,
+) -> Result<Renamed> {
     bail!("exercise 5.2 is not solved yet")
 }
 // ANCHOR_END: exercise_2

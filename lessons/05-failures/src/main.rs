@@ -7,7 +7,8 @@ use lesson_5::{OnTimeout, RetryPolicy};
 /// Lesson 5: transactions and failures, each run for real.
 #[derive(Parser)]
 struct Args {
-    /// Smaller counts (a quick look, and the tests' second run); the book shows the full run.
+    /// Smaller counts (a quick look, and the tests' second run); the book shows the full
+    /// run.
     #[arg(long)]
     quick: bool,
 }
@@ -98,7 +99,9 @@ async fn main() -> Result<()> {
     .await
     .context("the cancellation step failed")?;
     println!("{report}");
-    println!("the same, with the transaction in its own task and only the waiting timed out:");
+    println!(
+        "the same, with the transaction in its own task and only the waiting timed out:"
+    );
     let report = lesson_5::cancellation(
         &db.url,
         rounds,
@@ -131,7 +134,9 @@ async fn main() -> Result<()> {
 
     workbook::step("6", "Stale connections");
     if db.server.is_owned() {
-        println!("SET GLOBAL wait_timeout = 2, idle for 3 s, then 100 queries on each pool:");
+        println!(
+            "SET GLOBAL wait_timeout = 2, idle for 3 s, then 100 queries on each pool:"
+        );
         let report = lesson_5::stale_connections(&db.url, Duration::from_secs(3), 100)
             .await
             .context("the stale-connections step failed")?;

@@ -1,5 +1,5 @@
-//! The worked answers to lesson 5's exercises. The `solutions` feature compiles this file in
-//! place of `exercises.rs`.
+//! The worked answers to lesson 5's exercises. The `solutions` feature compiles this file
+//! in place of `exercises.rs`.
 
 use anyhow::Result;
 use sqlx::mysql::MySqlPool;
@@ -7,7 +7,10 @@ use sqlx::mysql::MySqlPool;
 // ANCHOR: exercise_1
 /// Exercise 5.1: the names of the customers whose name contains `fragment` literally, in
 /// alphabetical order. `%`, `_` and `\` in `fragment` match only themselves.
-pub async fn customers_named_like(pool: &MySqlPool, fragment: &str) -> Result<Vec<String>> {
+pub async fn customers_named_like(
+    pool: &MySqlPool,
+    fragment: &str,
+) -> Result<Vec<String>> {
     // A bind keeps the fragment out of the SQL text, but LIKE still reads its wildcards:
     // escape them, and the escape character first.
     let mut pattern = String::from("%");
@@ -18,12 +21,14 @@ pub async fn customers_named_like(pool: &MySqlPool, fragment: &str) -> Result<Ve
         pattern.push(c);
     }
     pattern.push('%');
-    // NOTE: `\` is LIKE's default escape character on MySQL and MariaDB (unless sql_mode has
-    // NO_BACKSLASH_ESCAPES); `ESCAPE '!'` with `!` as the escape would work under both modes.
-    let names = sqlx::query_scalar("SELECT name FROM customers WHERE name LIKE ? ORDER BY name")
-        .bind(pattern)
-        .fetch_all(pool)
-        .await?;
+    // NOTE: `\` is LIKE's default escape character on MySQL and MariaDB (unless sql_mode
+    // has NO_BACKSLASH_ESCAPES); `ESCAPE '!'` with `!` as the escape would work under
+    // both modes.
+    let names =
+        sqlx::query_scalar("SELECT name FROM customers WHERE name LIKE ? ORDER BY name")
+            .bind(pattern)
+            .fetch_all(pool)
+            .await?;
     Ok(names)
 }
 // ANCHOR_END: exercise_1
@@ -40,24 +45,31 @@ pub enum Renamed {
     NoSuchCustomer,
 }
 
-/// Exercise 5.2: gives customer `id` the name `new_name`, and says what happened. Any other
-/// database error is an `Err`.
-pub async fn rename_customer(pool: &MySqlPool, id: i16, new_name: &str) -> Result<Renamed> {
+/// Exercise 5.2: gives customer `id` the name `new_name`, and says what happened. Any
+/// other database error is an `Err`.
+pub async fn rename_customer(
+    pool: &MySqlPool,
+    id: i16,
+    new_name: &str,
+) -> Result<Renamed> {
     let updated = sqlx::query("UPDATE customers SET name = ? WHERE id = ?")
         .bind(new_name)
         .bind(id)
         .execute(pool)
         .await;
     match updated {
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(Renamed::NameTaken),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Ok(Renamed::NameTaken)
+        }
         Err(e) => Err(e.into()),
-        // MySQL counts changed rows: renaming a customer to their own name changes none, so
-        // zero rows does not prove the id is missing. Ask.
+        // MySQL counts changed rows: renaming a customer to their own name changes none,
+        // so zero rows does not prove the id is missing. Ask.
         Ok(done) if done.rows_affected() == 0 => {
-            let exists: Option<i16> = sqlx::query_scalar("SELECT id FROM customers WHERE id = ?")
-                .bind(id)
-                .fetch_optional(pool)
-                .await?;
+            let exists: Option<i16> =
+                sqlx::query_scalar("SELECT id FROM customers WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await?;
             Ok(if exists.is_some() {
                 Renamed::Done
             } else {

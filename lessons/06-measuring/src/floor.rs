@@ -1,5 +1,6 @@
 //! The floor: W2 and W3 run by the server's own C client, `mariadb-slap` (MariaDB) or
-//! `mysqlslap` (MySQL), as a child process. No Rust layer can beat the round trip it measures.
+//! `mysqlslap` (MySQL), as a child process. No Rust layer can beat the round trip it
+//! measures.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -59,8 +60,8 @@ fn percent_decode(text: &str) -> String {
 }
 
 impl Floor {
-    /// Finds `mariadb-slap` or `mysqlslap` and reads where to connect from the database URL.
-    /// `Ok(None)` when neither client is installed.
+    /// Finds `mariadb-slap` or `mysqlslap` and reads where to connect from the database
+    /// URL. `Ok(None)` when neither client is installed.
     pub fn find(database_url: &str) -> Result<Option<Floor>> {
         let Some((binary, client)) = find_program(&["mariadb-slap", "mysqlslap"]) else {
             return Ok(None);
@@ -89,8 +90,8 @@ impl Floor {
 
     // ANCHOR: slap
     /// One run of the C client: every id in `query_file` selected once, over `clients`
-    /// connections, which it opens before its clock starts. Returns its own timing and how
-    /// many queries it ran.
+    /// connections, which it opens before its clock starts. Returns its own timing and
+    /// how many queries it ran.
     fn run_once(
         &self,
         query_file: &Path,
@@ -109,7 +110,8 @@ impl Floor {
             .arg(format!("--concurrency={clients}"))
             .arg(format!("--number-of-queries={queries}"))
             .arg("--iterations=1");
-        // The password goes through the environment, never onto a command line `ps` shows.
+        // The password goes through the environment, never onto a command line `ps`
+        // shows.
         match &self.password {
             Some(password) => cmd.env("MYSQL_PWD", password),
             None => cmd.env_remove("MYSQL_PWD"),
@@ -130,8 +132,8 @@ impl Floor {
     }
     // ANCHOR_END: slap
 
-    /// The floor for W2 (`clients == 1`) or W3: one warm-up and `repeats` timed runs of the C
-    /// client over the same ids, in the same order, as the stacks.
+    /// The floor for W2 (`clients == 1`) or W3: one warm-up and `repeats` timed runs of
+    /// the C client over the same ids, in the same order, as the stacks.
     pub async fn measure(
         &self,
         label: &str,
@@ -139,7 +141,8 @@ impl Floor {
         clients: usize,
         repeats: usize,
     ) -> Result<(Timing, usize)> {
-        let mut file = tempfile::NamedTempFile::new().context("cannot write the query file")?;
+        let mut file =
+            tempfile::NamedTempFile::new().context("cannot write the query file")?;
         {
             use std::io::Write;
             let mut out = std::io::BufWriter::new(file.as_file_mut());
@@ -175,8 +178,8 @@ impl Floor {
     }
 }
 
-/// Reads `Average number of seconds to run all queries: 1.096 seconds`, the number of clients
-/// and the queries per client from the C client's report.
+/// Reads `Average number of seconds to run all queries: 1.096 seconds`, the number of
+/// clients and the queries per client from the C client's report.
 pub fn parse_slap_output(stdout: &str) -> Result<(Duration, usize)> {
     let field = |name: &str| -> Option<f64> {
         stdout

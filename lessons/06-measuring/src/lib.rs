@@ -1,13 +1,15 @@
-//! Lesson 6: measuring which layer costs what, next to the floor that the round trip sets.
+//! Lesson 6: measuring which layer costs what, next to the floor that the round trip
+//! sets.
 //!
-//! Five workloads (W1 to W5) run on four stacks (sqlx `query_as`, sqlx `query_as!`, sea-query,
-//! diesel-async), and W2 and W3 also run on the server's own C client, `mariadb-slap` or
-//! `mysqlslap`: the floor. The method: a release build, pools filled before timing, one untimed
-//! warm-up, at least three timed repeats reported as minimum and median, the same data and the
-//! same ids for every stack, and the machine and the server's settings recorded.
+//! Five workloads (W1 to W5) run on four stacks (sqlx `query_as`, sqlx `query_as!`,
+//! sea-query, diesel-async), and W2 and W3 also run on the server's own C client,
+//! `mariadb-slap` or `mysqlslap`: the floor. The method: a release build, pools filled
+//! before timing, one untimed warm-up, at least three timed repeats reported as minimum
+//! and median, the same data and the same ids for every stack, and the machine and the
+//! server's settings recorded.
 
-// The exercises at the end of the chapter. With the `solutions` feature, the worked answers
-// stand in their place, so that CI can check that every exercise is solvable.
+// The exercises at the end of the chapter. With the `solutions` feature, the worked
+// answers stand in their place, so that CI can check that every exercise is solvable.
 #[cfg(not(feature = "solutions"))]
 pub mod exercises;
 #[cfg(feature = "solutions")]
@@ -38,9 +40,12 @@ pub use stacks::{InsertVariant, Pool, Stack, open_pool};
 // ANCHOR: structs
 /// One row of `bench_customers`, as every stack reads it.
 ///
-/// `id` is an `i32` because `bench_customers.id` is an `INT`: the article's `customers.id` is a
-/// `SMALLINT`, which cannot hold 10,000 rows plus the ones W4 inserts run after run.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Queryable, Selectable, Serialize)]
+/// `id` is an `i32` because `bench_customers.id` is an `INT`: the article's
+/// `customers.id` is a `SMALLINT`, which cannot hold 10,000 rows plus the ones W4 inserts
+/// run after run.
+#[derive(
+    Debug, Clone, PartialEq, Eq, sqlx::FromRow, Queryable, Selectable, Serialize,
+)]
 #[diesel(table_name = stacks::schema::bench_customers)]
 #[diesel(check_for_backend(diesel::mysql::Mysql))]
 pub struct BenchCustomer {
@@ -85,8 +90,8 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// The counts: 20 × 0.2 s, pools of 1, 5, 10, 20, 5,000 selects over 16 tasks,
-    /// 10,000 rows in chunks of 1,000, 3 repeats.
+    /// The counts: 20 × 0.2 s, pools of 1, 5, 10, 20, 5,000 selects over 16
+    /// tasks, 10,000 rows in chunks of 1,000, 3 repeats.
     pub fn full() -> Counts {
         Counts {
             sleeps: 20,
@@ -133,7 +138,9 @@ impl Counts {
             bail!("--rows must be at most 1000000");
         }
         if self.chunk == 0 || self.chunk > 30_000 {
-            bail!("--chunk must be between 1 and 30000 (MySQL allows 65,535 placeholders)");
+            bail!(
+                "--chunk must be between 1 and 30000 (MySQL allows 65,535 placeholders)"
+            );
         }
         if self.pools.is_empty() || self.pools.iter().any(|&p| p == 0 || p > 100) {
             bail!("--pools must list sizes between 1 and 100, such as 1,5,10,20");
@@ -149,8 +156,8 @@ impl Counts {
 }
 // ANCHOR_END: counts
 
-/// The fixed seed behind the data and the ids. With `rand` pinned, every run, every stack and
-/// every machine gets the same jobs and the same order of ids.
+/// The fixed seed behind the data and the ids. With `rand` pinned, every run, every stack
+/// and every machine gets the same jobs and the same order of ids.
 pub const SEED: u64 = 6;
 
 /// The names of the rows lesson 6 seeds start with this; it deletes only rows named so.
@@ -172,7 +179,8 @@ fn customers(prefix: &str, rows: usize, seed: u64) -> Vec<NewCustomer> {
     let mut rng = StdRng::seed_from_u64(seed);
     (1..=rows)
         .map(|i| {
-            // About one job in ten is NULL, so that decoding `Option<String>` is measured too.
+            // About one job in ten is NULL, so that decoding `Option<String>` is measured
+            // too.
             let job = if rng.random_ratio(1, 10) {
                 None
             } else {
@@ -186,12 +194,14 @@ fn customers(prefix: &str, rows: usize, seed: u64) -> Vec<NewCustomer> {
         .collect()
 }
 
-/// The rows W4 inserts: `rows` customers named `m6w4-0000001` and on, with jobs from the seed.
+/// The rows W4 inserts: `rows` customers named `m6w4-0000001` and on, with jobs from the
+/// seed.
 pub fn rows_to_insert(rows: usize) -> Vec<NewCustomer> {
     customers(INSERT_PREFIX, rows, SEED + 4)
 }
 
-/// Where lesson 6's seeded rows are: the ids `first..=last`, with no one else's rows among them.
+/// Where lesson 6's seeded rows are: the ids `first..=last`, with no one else's rows
+/// among them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seeded {
     /// The first id.
@@ -210,9 +220,10 @@ impl Seeded {
 }
 
 // ANCHOR: seed
-/// Makes sure `bench_customers` holds exactly `rows` of lesson 6's rows with consecutive ids,
-/// inserting them (in one transaction, with explicit ids after the table's highest) only when
-/// they are missing or a different number. Rows that other lessons own are never touched.
+/// Makes sure `bench_customers` holds exactly `rows` of lesson 6's rows with consecutive
+/// ids, inserting them (in one transaction, with explicit ids after the table's highest)
+/// only when they are missing or a different number. Rows that other lessons own are
+/// never touched.
 pub async fn seed(pool: &MySqlPool, rows: usize) -> Result<Seeded> {
     let (count, first, last): (i64, Option<i32>, Option<i32>) = sqlx::query_as(
         "SELECT COUNT(*), MIN(id), MAX(id) FROM bench_customers WHERE name LIKE 'm6-%'",
@@ -239,8 +250,9 @@ pub async fn seed(pool: &MySqlPool, rows: usize) -> Result<Seeded> {
     let first = highest.unwrap_or(0) + 1;
     let data = customers(SEED_PREFIX, rows, SEED);
     for (n, part) in data.chunks(1_000).enumerate() {
-        let mut insert =
-            sqlx::QueryBuilder::<sqlx::MySql>::new("INSERT INTO bench_customers (id, name, job) ");
+        let mut insert = sqlx::QueryBuilder::<sqlx::MySql>::new(
+            "INSERT INTO bench_customers (id, name, job) ",
+        );
         insert.push_values(part.iter().enumerate(), |mut values, (i, row)| {
             let id = first + (n * 1_000 + i) as i32;
             values
@@ -260,8 +272,8 @@ pub async fn seed(pool: &MySqlPool, rows: usize) -> Result<Seeded> {
 // ANCHOR_END: seed
 
 // ANCHOR: choose_ids
-/// `n` distinct ids of the seeded rows, in an order fixed by [`SEED`]: W2, W3 and the floor
-/// all read exactly these, in this order.
+/// `n` distinct ids of the seeded rows, in an order fixed by [`SEED`]: W2, W3 and the
+/// floor all read exactly these, in this order.
 pub fn choose_ids(seeded: &Seeded, n: usize) -> Result<Vec<i32>> {
     if n > seeded.rows() {
         bail!("cannot choose {n} distinct ids from {} rows", seeded.rows());
@@ -316,10 +328,15 @@ impl Timing {
 }
 
 // ANCHOR: measure
-/// Runs `run` once untimed (the warm-up: statement caches, buffer pool, branch predictors),
-/// then `repeats` times timed. Each run returns the time it measured itself, so that set-up and
-/// clean-up stay out of it, and its result; the last result is returned for checking.
-pub async fn measure<T, F, Fut>(label: &str, repeats: usize, mut run: F) -> Result<(Timing, T)>
+/// Runs `run` once untimed (the warm-up: statement caches, buffer pool, branch
+/// predictors), then `repeats` times timed. Each run returns the time it measured itself,
+/// so that set-up and clean-up stay out of it, and its result; the last result is
+/// returned for checking.
+pub async fn measure<T, F, Fut>(
+    label: &str,
+    repeats: usize,
+    mut run: F,
+) -> Result<(Timing, T)>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(Duration, T)>>,
@@ -373,7 +390,11 @@ pub struct Machine {
 
 // ANCHOR: machine
 /// Records the machine, the build and the server's settings next to the figures.
-pub async fn machine(pool: &MySqlPool, counts: &Counts, floor: Option<&Floor>) -> Result<Machine> {
+pub async fn machine(
+    pool: &MySqlPool,
+    counts: &Counts,
+    floor: Option<&Floor>,
+) -> Result<Machine> {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -383,9 +404,10 @@ pub async fn machine(pool: &MySqlPool, counts: &Counts, floor: Option<&Floor>) -
                 .map(|(_, model)| model.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown".to_owned());
-    let flush: String = sqlx::query_scalar("SELECT CAST(@@innodb_flush_log_at_trx_commit AS CHAR)")
-        .fetch_one(pool)
-        .await?;
+    let flush: String =
+        sqlx::query_scalar("SELECT CAST(@@innodb_flush_log_at_trx_commit AS CHAR)")
+            .fetch_one(pool)
+            .await?;
     Ok(Machine {
         cpu,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -424,7 +446,9 @@ pub fn print_machine(m: &Machine) {
     );
     match &m.floor_client {
         Some(client) => println!("floor: {client}"),
-        None => println!("floor: no mariadb-slap or mysqlslap found; the floor rows are skipped"),
+        None => println!(
+            "floor: no mariadb-slap or mysqlslap found; the floor rows are skipped"
+        ),
     }
     let c = &m.counts;
     println!(
@@ -448,7 +472,12 @@ fn row(stack: &str, workload: &str, variant: &str, ops: usize, t: &Timing) -> Re
 
 // ANCHOR: w1
 /// W1 on one stack: `n` sleeps one after another on one connection.
-pub async fn sleeps_sequential(stack: Stack, pool: &Pool, n: usize, seconds: f64) -> Result<usize> {
+pub async fn sleeps_sequential(
+    stack: Stack,
+    pool: &Pool,
+    n: usize,
+    seconds: f64,
+) -> Result<usize> {
     let mut conn = pool.get().await?;
     for _ in 0..n {
         conn.sleep(stack, seconds).await?;
@@ -457,7 +486,12 @@ pub async fn sleeps_sequential(stack: Stack, pool: &Pool, n: usize, seconds: f64
 }
 
 /// W1 on one stack: `n` sleeps at once; the pool's size decides how many really overlap.
-pub async fn sleeps_concurrent(stack: Stack, pool: &Pool, n: usize, seconds: f64) -> Result<usize> {
+pub async fn sleeps_concurrent(
+    stack: Stack,
+    pool: &Pool,
+    n: usize,
+    seconds: f64,
+) -> Result<usize> {
     let sleeps = (0..n).map(|_| async move {
         let mut conn = pool.get().await?;
         conn.sleep(stack, seconds).await
@@ -467,7 +501,11 @@ pub async fn sleeps_concurrent(stack: Stack, pool: &Pool, n: usize, seconds: f64
 // ANCHOR_END: w1
 
 /// Step: W1 on every stack, sequential and then with each pool size; prints its table.
-pub async fn run_w1(url: &str, counts: &Counts, stacks: &[Stack]) -> Result<Vec<ResultRow>> {
+pub async fn run_w1(
+    url: &str,
+    counts: &Counts,
+    stacks: &[Stack],
+) -> Result<Vec<ResultRow>> {
     let seconds = counts.sleep_ms as f64 / 1e3;
     let n = counts.sleeps;
     let mut rows = Vec::new();
@@ -521,8 +559,8 @@ fn check_count(label: &str, got: usize, want: usize) -> Result<()> {
 }
 
 // ANCHOR: w2
-/// W2 on one stack: one select by primary key per id, one after another, on one connection
-/// taken before the clock starts.
+/// W2 on one stack: one select by primary key per id, one after another, on one
+/// connection taken before the clock starts.
 pub async fn point_selects(
     stack: Stack,
     pool: &Pool,
@@ -539,8 +577,8 @@ pub async fn point_selects(
 // ANCHOR_END: w2
 
 // ANCHOR: w3
-/// W3 on one stack: the same selects spread over `tasks` tasks, each taking a connection from
-/// the pool for every query, as a web handler does. The rows come back sorted by id.
+/// W3 on one stack: the same selects spread over `tasks` tasks, each taking a connection
+/// from the pool for every query, as a web handler does. The rows come back sorted by id.
 pub async fn concurrent_point_selects(
     stack: Stack,
     pool: &Pool,
@@ -572,8 +610,8 @@ pub async fn concurrent_point_selects(
 }
 // ANCHOR_END: w3
 
-/// Step: W2 (`tasks == None`) or W3 on every stack, after the floor; prints its table. Every
-/// stack must return the same rows; the first stack's are returned.
+/// Step: W2 (`tasks == None`) or W3 on every stack, after the floor; prints its table.
+/// Every stack must return the same rows; the first stack's are returned.
 pub async fn run_point_selects(
     url: &str,
     counts: &Counts,
@@ -605,7 +643,10 @@ pub async fn run_point_selects(
         let pool = open_pool(stack, url, clients as u32).await?;
         let label = format!("{workload} {stack}");
         let (t, found) = match tasks {
-            None => measure(&label, counts.repeats, || point_selects(stack, &pool, ids)).await?,
+            None => {
+                measure(&label, counts.repeats, || point_selects(stack, &pool, ids))
+                    .await?
+            }
             Some(n) => {
                 measure(&label, counts.repeats, || {
                     concurrent_point_selects(stack, &pool, &shared, n)
@@ -623,8 +664,8 @@ pub async fn run_point_selects(
 }
 
 // ANCHOR: w4
-/// W4 on one stack and variant: inserts `data` in one transaction (timed), then deletes those
-/// rows again (untimed), so that every run starts from the same table.
+/// W4 on one stack and variant: inserts `data` in one transaction (timed), then deletes
+/// those rows again (untimed), so that every run starts from the same table.
 pub async fn bulk_insert(
     stack: Stack,
     variant: InsertVariant,
@@ -704,7 +745,8 @@ pub async fn run_w5(
     for &stack in stacks {
         let pool = open_pool(stack, url, 1).await?;
         let label = format!("W5 {stack}");
-        let (t, found) = measure(&label, counts.repeats, || read_all(stack, &pool, seeded)).await?;
+        let (t, found) =
+            measure(&label, counts.repeats, || read_all(stack, &pool, seeded)).await?;
         pool.close().await;
         check_count(&label, found.len(), seeded.rows())?;
         same_as_first(&mut reference, found, &label)?;

@@ -1,5 +1,5 @@
-//! The worked answers to lesson 6's exercises. The `solutions` feature compiles this file in
-//! place of `exercises.rs`.
+//! The worked answers to lesson 6's exercises. The `solutions` feature compiles this file
+//! in place of `exercises.rs`.
 
 use std::time::Duration;
 
@@ -8,8 +8,9 @@ use sqlx::Row;
 use sqlx::mysql::{MySqlConnection, MySqlPool};
 
 // ANCHOR: exercise_1
-/// Exercise 6.1: the minimum and the median of some timed runs, in any order. With an even
-/// number of runs the median is the mean of the middle two. No runs at all is an error.
+/// Exercise 6.1: the minimum and the median of some timed runs, in any order. With an
+/// even number of runs the median is the mean of the middle two. No runs at all is an
+/// error.
 pub fn min_and_median(runs: &[Duration]) -> Result<(Duration, Duration)> {
     let mut sorted = runs.to_vec();
     sorted.sort();
@@ -27,8 +28,8 @@ pub fn min_and_median(runs: &[Duration]) -> Result<(Duration, Duration)> {
 // ANCHOR_END: exercise_1
 
 // ANCHOR: exercise_2
-/// The session's `Com_stmt_prepare` counter. `raw_sql` uses the text protocol, so reading the
-/// counter prepares nothing itself.
+/// The session's `Com_stmt_prepare` counter. `raw_sql` uses the text protocol, so reading
+/// the counter prepares nothing itself.
 async fn prepare_count(conn: &mut MySqlConnection) -> Result<u64> {
     let row = sqlx::raw_sql("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'")
         .fetch_one(&mut *conn)
@@ -37,16 +38,17 @@ async fn prepare_count(conn: &mut MySqlConnection) -> Result<u64> {
     value.parse().context("Com_stmt_prepare is not a number")
 }
 
-/// Exercise 6.2: run `SELECT name FROM bench_customers WHERE id = ?` once for each of `ids`
-/// on `conn`, and return how many statements the server prepared for this session while they
-/// ran (its `Com_stmt_prepare` counter, read before and after).
+/// Exercise 6.2: run `SELECT name FROM bench_customers WHERE id = ?` once for each of
+/// `ids` on `conn`, and return how many statements the server prepared for this session
+/// while they ran (its `Com_stmt_prepare` counter, read before and after).
 pub async fn statements_prepared(conn: &mut MySqlConnection, ids: &[i32]) -> Result<u64> {
     let before = prepare_count(conn).await?;
     for &id in ids {
-        let _: Option<String> = sqlx::query_scalar("SELECT name FROM bench_customers WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let _: Option<String> =
+            sqlx::query_scalar("SELECT name FROM bench_customers WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
     }
     let after = prepare_count(conn).await?;
     Ok(after - before)
@@ -55,10 +57,14 @@ pub async fn statements_prepared(conn: &mut MySqlConnection, ids: &[i32]) -> Res
 
 // ANCHOR: exercise_3
 /// Exercise 6.3: insert one `bench_customers` row per name (its job left to the default,
-/// `''`) in a single transaction, with one multi-row `INSERT` per `chunk` names, and return
-/// how many `INSERT` statements (so round trips) it took. A `chunk` of 0 is an error, and
-/// nothing is inserted.
-pub async fn insert_in_chunks(pool: &MySqlPool, names: &[String], chunk: usize) -> Result<usize> {
+/// `''`) in a single transaction, with one multi-row `INSERT` per `chunk` names, and
+/// return how many `INSERT` statements (so round trips) it took. A `chunk` of 0 is an
+/// error, and nothing is inserted.
+pub async fn insert_in_chunks(
+    pool: &MySqlPool,
+    names: &[String],
+    chunk: usize,
+) -> Result<usize> {
     if chunk == 0 {
         bail!("chunk must be at least 1");
     }

@@ -1,8 +1,9 @@
 //! The four stacks, side by side: the same five workloads written with sqlx's `query_as`,
-//! sqlx's compile-time checked `query_as!`, sea-query through sea-query-sqlx, and diesel-async.
+//! sqlx's compile-time checked `query_as!`, sea-query through sea-query-sqlx, and
+//! diesel-async.
 //!
-//! Each stack gets its own pool type (sqlx's `MySqlPool` for the first three, deadpool for
-//! diesel-async), filled before any timing starts.
+//! Each stack gets its own pool type (sqlx's `MySqlPool` for the first three, deadpool
+//! for diesel-async), filled before any timing starts.
 
 use std::fmt;
 use std::time::Duration;
@@ -111,8 +112,8 @@ impl InsertVariant {
     }
 }
 
-/// A pool of connections for one stack, with every connection opened before it is returned.
-/// Cloning it is cheap: the clones share the connections.
+/// A pool of connections for one stack, with every connection opened before it is
+/// returned. Cloning it is cheap: the clones share the connections.
 #[derive(Clone)]
 pub enum Pool {
     /// sqlx's pool, shared by the three sqlx-based stacks.
@@ -130,8 +131,8 @@ pub enum Conn {
 }
 
 // ANCHOR: open_pool
-/// Opens a pool of exactly `size` connections for `stack`, and opens all of them now, so that
-/// no timed run ever pays for a connection's set-up.
+/// Opens a pool of exactly `size` connections for `stack`, and opens all of them now, so
+/// that no timed run ever pays for a connection's set-up.
 pub async fn open_pool(stack: Stack, url: &str, size: u32) -> Result<Pool> {
     let pool = match stack {
         Stack::SqlxQueryAs | Stack::SqlxMacro | Stack::SeaQuery => Pool::Sqlx(
@@ -153,7 +154,8 @@ pub async fn open_pool(stack: Stack, url: &str, size: u32) -> Result<Pool> {
             )
         }
     };
-    // Hold `size` connections at once: each is opened now, then goes back to the pool idle.
+    // Hold `size` connections at once: each is opened now, then goes back to the pool
+    // idle.
     let held = try_join_all((0..size).map(|_| pool.get())).await?;
     drop(held);
     Ok(pool)
@@ -164,7 +166,9 @@ impl Pool {
     /// Takes a connection from the pool, waiting for one if all are busy.
     pub async fn get(&self) -> Result<Conn> {
         Ok(match self {
-            Pool::Sqlx(pool) => Conn::Sqlx(pool.acquire().await.context("no sqlx connection")?),
+            Pool::Sqlx(pool) => {
+                Conn::Sqlx(pool.acquire().await.context("no sqlx connection")?)
+            }
             Pool::Diesel(pool) => Conn::Diesel(
                 pool.get()
                     .await
@@ -260,16 +264,23 @@ impl Conn {
         last: i32,
     ) -> Result<Vec<BenchCustomer>> {
         Ok(match (stack, self) {
-            (Stack::SqlxQueryAs, Conn::Sqlx(c)) => read_range_query_as(c, first, last).await?,
+            (Stack::SqlxQueryAs, Conn::Sqlx(c)) => {
+                read_range_query_as(c, first, last).await?
+            }
             (Stack::SqlxMacro, Conn::Sqlx(c)) => read_range_macro(c, first, last).await?,
-            (Stack::SeaQuery, Conn::Sqlx(c)) => read_range_sea_query(c, first, last).await?,
-            (Stack::DieselAsync, Conn::Diesel(c)) => read_range_diesel(c, first, last).await?,
+            (Stack::SeaQuery, Conn::Sqlx(c)) => {
+                read_range_sea_query(c, first, last).await?
+            }
+            (Stack::DieselAsync, Conn::Diesel(c)) => {
+                read_range_diesel(c, first, last).await?
+            }
             _ => return Err(mismatch(stack)),
         })
     }
 }
 
-// --- W1: SELECT SLEEP(?) ---------------------------------------------------------------------
+// --- W1: SELECT SLEEP(?)
+// ---------------------------------------------------------------------
 
 async fn sleep_query_as(conn: &mut MySqlConnection, seconds: f64) -> sqlx::Result<()> {
     let _: (i64,) = sqlx::query_as("SELECT SLEEP(?)")
@@ -314,7 +325,8 @@ async fn sleep_diesel(conn: &mut AsyncMysqlConnection, seconds: f64) -> QueryRes
     Ok(())
 }
 
-// --- W2 and W3: one row by primary key -------------------------------------------------------
+// --- W2 and W3: one row by primary key
+// -------------------------------------------------------
 
 // ANCHOR: select_one
 /// sqlx: the SQL is a string checked at run time; the row maps onto `BenchCustomer` by
@@ -329,9 +341,12 @@ pub async fn select_one_query_as(
         .await
 }
 
-/// sqlx's macro: the same SQL, checked at compile time against the `.sqlx/` cache, which also
-/// gives the column types (`job` is nullable, so it must be an `Option`).
-pub async fn select_one_macro(conn: &mut MySqlConnection, id: i32) -> sqlx::Result<BenchCustomer> {
+/// sqlx's macro: the same SQL, checked at compile time against the `.sqlx/` cache, which
+/// also gives the column types (`job` is nullable, so it must be an `Option`).
+pub async fn select_one_macro(
+    conn: &mut MySqlConnection,
+    id: i32,
+) -> sqlx::Result<BenchCustomer> {
     sqlx::query_as!(
         BenchCustomer,
         "SELECT id, name, job FROM bench_customers WHERE id = ?",
@@ -375,7 +390,8 @@ pub async fn select_one_diesel(
 }
 // ANCHOR_END: select_one
 
-// --- W4: many rows in one transaction --------------------------------------------------------
+// --- W4: many rows in one transaction
+// --------------------------------------------------------
 
 async fn insert_row_by_row_query_as(
     conn: &mut MySqlConnection,
@@ -396,8 +412,8 @@ async fn insert_row_by_row_query_as(
 }
 
 // ANCHOR: insert_batched
-/// A multi-row `INSERT` written by hand: the SQL text holds one `(?, ?)` per row, so it is
-/// built at run time, and `AssertSqlSafe` says that only placeholders went into it.
+/// A multi-row `INSERT` written by hand: the SQL text holds one `(?, ?)` per row, so it
+/// is built at run time, and `AssertSqlSafe` says that only placeholders went into it.
 async fn insert_multi_row_sql(
     conn: &mut MySqlConnection,
     rows: &[NewCustomer],
@@ -407,7 +423,8 @@ async fn insert_multi_row_sql(
     let mut inserted = 0;
     for part in rows.chunks(chunk) {
         let placeholders = vec!["(?, ?)"; part.len()].join(", ");
-        let sql = format!("INSERT INTO bench_customers (name, job) VALUES {placeholders}");
+        let sql =
+            format!("INSERT INTO bench_customers (name, job) VALUES {placeholders}");
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for row in part {
             query = query.bind(&row.name).bind(&row.job);
@@ -438,8 +455,9 @@ async fn insert_query_builder(
     Ok(inserted)
 }
 
-/// `query!` needs SQL fixed at compile time, so a variable number of rows travels as one JSON
-/// array that the server unpacks with `JSON_TABLE`: one statement, one round trip per chunk.
+/// `query!` needs SQL fixed at compile time, so a variable number of rows travels as one
+/// JSON array that the server unpacks with `JSON_TABLE`: one statement, one round trip
+/// per chunk.
 async fn insert_json_table_macro(
     conn: &mut MySqlConnection,
     rows: &[NewCustomer],
@@ -449,8 +467,8 @@ async fn insert_json_table_macro(
     let mut inserted = 0;
     for part in rows.chunks(chunk) {
         let json = serde_json::to_string(part)?;
-        // NOTE: JSON_TABLE needs MySQL 8.0.4+ or MariaDB 10.6+. Both turn a JSON `null` into
-        // SQL NULL here (checked on MariaDB 10.11).
+        // NOTE: JSON_TABLE needs MySQL 8.0.4+ or MariaDB 10.6+. Both turn a JSON `null`
+        // into SQL NULL here (checked on MariaDB 10.11).
         inserted += sqlx::query!(
             "INSERT INTO bench_customers (name, job) \
              SELECT t.name, t.job FROM JSON_TABLE(?, '$[*]' COLUMNS ( \
@@ -494,8 +512,9 @@ async fn insert_sea_query(
 }
 
 /// diesel: `insert_into(..).values(vec)` is its batch insert, one multi-row `INSERT` per
-/// chunk (`chunk = 1` is the row-by-row variant). The values are `column.eq(value)` tuples:
-/// a `#[derive(Insertable)]` struct would insert a `None` as `DEFAULT` (here `''`), not NULL.
+/// chunk (`chunk = 1` is the row-by-row variant). The values are `column.eq(value)`
+/// tuples: a `#[derive(Insertable)]` struct would insert a `None` as `DEFAULT` (here
+/// `''`), not NULL.
 async fn insert_diesel(
     conn: &mut AsyncMysqlConnection,
     rows: &[NewCustomer],
@@ -540,7 +559,8 @@ async fn insert_row_by_row_macro(
     Ok(inserted)
 }
 
-// --- W5: many rows into structs --------------------------------------------------------------
+// --- W5: many rows into structs
+// --------------------------------------------------------------
 
 // ANCHOR: read_range
 async fn read_range_query_as(
@@ -548,11 +568,13 @@ async fn read_range_query_as(
     first: i32,
     last: i32,
 ) -> sqlx::Result<Vec<BenchCustomer>> {
-    sqlx::query_as("SELECT id, name, job FROM bench_customers WHERE id BETWEEN ? AND ? ORDER BY id")
-        .bind(first)
-        .bind(last)
-        .fetch_all(conn)
-        .await
+    sqlx::query_as(
+        "SELECT id, name, job FROM bench_customers WHERE id BETWEEN ? AND ? ORDER BY id",
+    )
+    .bind(first)
+    .bind(last)
+    .fetch_all(conn)
+    .await
 }
 
 async fn read_range_macro(

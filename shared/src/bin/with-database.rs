@@ -1,17 +1,17 @@
-//! `with-database COMMAND [ARG...]`: runs COMMAND with `DATABASE_URL` set to a fresh database
-//! that has the workbook's shared migrations applied, then drops the database.
+//! `with-database COMMAND [ARG...]`: runs COMMAND with `DATABASE_URL` set to a fresh
+//! database that has the workbook's shared migrations applied, then drops the database.
 //!
 //! The database is always named `workbook_sqlx`, because sqlx's offline cache records the
-//! database's name for each column (`"table": "workbook_sqlx.customers"`): a name that changed
-//! from run to run would make `cargo sqlx prepare --check` fail every time. If a database of
-//! that name is already there, this refuses to run rather than touch it.
+//! database's name for each column (`"table": "workbook_sqlx.customers"`): a name that
+//! changed from run to run would make `cargo sqlx prepare --check` fail every time. If a
+//! database of that name is already there, this refuses to run rather than touch it.
 //!
-//! The server comes the workbook way (`DATABASE_URL`, Docker, or a throwaway local server), so
-//! this works on a clean machine. CI uses it for `cargo sqlx prepare --check`, and
-//! `just sqlx-prepare` to refresh the lessons' offline query caches.
+//! The server comes the workbook way (`DATABASE_URL`, Docker, or a throwaway local
+//! server), so this works on a clean machine. CI uses it for `cargo sqlx prepare
+//! --check`, and `just sqlx-prepare` to refresh the lessons' offline query caches.
 //!
-//! Exits with COMMAND's exit code; 2 on bad usage or when no database can be had; 127 when
-//! COMMAND cannot be started.
+//! Exits with COMMAND's exit code; 2 on bad usage or when no database can be had; 127
+//! when COMMAND cannot be started.
 
 use std::ffi::OsString;
 use std::process::{Command, ExitCode};
@@ -85,8 +85,9 @@ async fn run_in(url: &str, program: OsString, args: Vec<OsString>) -> Result<Exi
     workbook::migrate(&pool).await?;
     pool.close().await;
 
-    // Ctrl-C reaches the command too (the terminal signals the whole process group): let the
-    // command end, then drop the database, instead of dying first and leaving it behind.
+    // Ctrl-C reaches the command too (the terminal signals the whole process group): let
+    // the command end, then drop the database, instead of dying first and leaving it
+    // behind.
     tokio::spawn(async {
         loop {
             if tokio::signal::ctrl_c().await.is_err() {

@@ -1,5 +1,5 @@
-//! The foundation: the three ways to a server, fresh databases, and the errors a reader meets
-//! before any lesson code runs.
+//! The foundation: the three ways to a server, fresh databases, and the errors a reader
+//! meets before any lesson code runs.
 
 use std::path::Path;
 use std::time::Duration;
@@ -24,13 +24,14 @@ async fn database_exists(name: &str) -> anyhow::Result<bool> {
 
 fn process_alive(pid: u32) -> bool {
     // A zombie has exited; only a process that still runs counts.
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| !stat.contains(") Z "))
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| !stat.contains(") Z "))
 }
 
 #[tokio::test]
 async fn the_database_url_path_uses_the_server_it_names() -> TestResult {
-    // Whatever server the tests use, hand it to a lesson as DATABASE_URL: the lesson must use
-    // it as given and say so on stderr, without the password.
+    // Whatever server the tests use, hand it to a lesson as DATABASE_URL: the lesson must
+    // use it as given and say so on stderr, without the password.
     let db = fresh_database("foundation_url").await?;
     let run = LessonCommand::new("lesson-1", Some(&db.url)).run();
     run.assert_success();
@@ -45,7 +46,8 @@ async fn the_database_url_path_uses_the_server_it_names() -> TestResult {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_local_server_starts_serves_and_leaves_no_process_or_directory_behind() -> TestResult {
+async fn a_local_server_starts_serves_and_leaves_no_process_or_directory_behind()
+-> TestResult {
     let Some(binary) = workbook::find_server_binary() else {
         skip(
             "a_local_server_starts_serves_and_leaves_no_process_or_directory_behind",
@@ -53,7 +55,8 @@ async fn a_local_server_starts_serves_and_leaves_no_process_or_directory_behind(
         );
         return Ok(());
     };
-    let local = tokio::task::spawn_blocking(move || LocalServer::start(&binary)).await??;
+    let local =
+        tokio::task::spawn_blocking(move || LocalServer::start(&binary)).await??;
     let pid = local.pid().expect("the server runs");
     let dir = local.dir().to_path_buf();
     assert!(process_alive(pid));
@@ -109,8 +112,8 @@ fn servers_using(dir: &Path) -> Vec<u32> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_lesson_that_starts_its_own_server_cleans_up_after_it_ends_and_after_kill_9() -> TestResult
-{
+async fn a_lesson_that_starts_its_own_server_cleans_up_after_it_ends_and_after_kill_9()
+-> TestResult {
     if workbook::find_server_binary().is_none() {
         skip(
             "a_lesson_that_starts_its_own_server_cleans_up_after_it_ends_and_after_kill_9",
@@ -131,7 +134,8 @@ async fn a_lesson_that_starts_its_own_server_cleans_up_after_it_ends_and_after_k
         "{}",
         run.stderr
     );
-    let cleaned = eventually(Duration::from_secs(30), || entries(tmp.path()).is_empty()).await;
+    let cleaned =
+        eventually(Duration::from_secs(30), || entries(tmp.path()).is_empty()).await;
     assert!(cleaned, "left behind: {:?}", entries(tmp.path()));
 
     // Now the hard way: SIGKILL the lesson while its server runs. No destructor runs; the
@@ -161,7 +165,8 @@ async fn a_lesson_that_starts_its_own_server_cleans_up_after_it_ends_and_after_k
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_docker_path_starts_mysql_8_4_or_later_where_a_daemon_answers() -> TestResult {
+async fn the_docker_path_starts_mysql_8_4_or_later_where_a_daemon_answers() -> TestResult
+{
     let started = std::time::Instant::now();
     let probe = workbook::docker_available();
     assert!(
@@ -193,9 +198,9 @@ async fn the_docker_path_starts_mysql_8_4_or_later_where_a_daemon_answers() -> T
         "{} runs {version}: the workbook needs MySQL 8.4 or later",
         docker.image()
     );
-    // A test that fails while it holds the container: the guard is dropped during a panic,
-    // inside a runtime. That must remove the container, and fail only that thread, never
-    // abort the process (as a runtime started inside a runtime would).
+    // A test that fails while it holds the container: the guard is dropped during a
+    // panic, inside a runtime. That must remove the container, and fail only that thread,
+    // never abort the process (as a runtime started inside a runtime would).
     let id = docker.id().to_owned();
     let failed = std::thread::Builder::new()
         .name("a-failing-test".to_owned())
@@ -235,8 +240,10 @@ fn mysql_8_4_and_9_7_count_as_8_4_or_later_but_8_0_and_mariadb_do_not() {
 }
 
 #[tokio::test]
-async fn fresh_databases_stay_unique_under_parallel_use_and_are_dropped_on_success() -> TestResult {
-    let guards = futures::future::try_join_all((0..8).map(|_| fresh_database("parallel"))).await?;
+async fn fresh_databases_stay_unique_under_parallel_use_and_are_dropped_on_success()
+-> TestResult {
+    let guards =
+        futures::future::try_join_all((0..8).map(|_| fresh_database("parallel"))).await?;
     let mut names: Vec<String> = guards.iter().map(|g| g.name.clone()).collect();
     names.sort();
     names.dedup();
@@ -266,7 +273,8 @@ async fn a_failing_test_keeps_its_database_and_a_later_run_sweeps_it() -> TestRe
         database_exists(&name).await?,
         "a failed test's database must stay"
     );
-    // A test that fails through `?`: its error type marks it failed before the guard drops.
+    // A test that fails through `?`: its error type marks it failed before the guard
+    // drops.
     let guard = fresh_database("kept_err").await?;
     let err_name = guard.name.clone();
     let failed = std::thread::spawn(move || -> TestResult {
@@ -310,8 +318,8 @@ async fn a_failing_test_keeps_its_database_and_a_later_run_sweeps_it() -> TestRe
     Ok(())
 }
 
-/// Runs lesson 1 with a bad `DATABASE_URL` and checks the common promises: exit code 1 within
-/// 10 s, no panic, no backtrace, and never the password.
+/// Runs lesson 1 with a bad `DATABASE_URL` and checks the common promises: exit code 1
+/// within 10 s, no panic, no backtrace, and never the password.
 fn run_with_bad_url(url: &str) -> Run {
     let run = LessonCommand::new("lesson-1", Some(url))
         .time_limit(Duration::from_secs(20))
@@ -405,7 +413,8 @@ async fn with_no_way_to_a_server_a_lesson_names_all_three_and_exits_2() {
 }
 
 #[tokio::test]
-async fn a_user_with_a_password_logs_in_over_tcp_and_mysql_needs_tls_or_rsa_for_it() -> TestResult {
+async fn a_user_with_a_password_logs_in_over_tcp_and_mysql_needs_tls_or_rsa_for_it()
+-> TestResult {
     let server = server().await?;
     let mut admin = sqlx::MySqlConnection::connect(&server.url()).await?;
     let user = format!("wb_pw_{}", std::process::id());
@@ -438,8 +447,8 @@ async fn a_user_with_a_password_logs_in_over_tcp_and_mysql_needs_tls_or_rsa_for_
         diesel_async::AsyncMysqlConnection::establish(url.as_str()).await
     };
     // Once a login has put the password's hash in the server's cache, the fast path needs
-    // neither TLS nor RSA: the same URL that failed above works now, until the cache is emptied
-    // (a restart, FLUSH PRIVILEGES).
+    // neither TLS nor RSA: the same URL that failed above works now, until the cache is
+    // emptied (a restart, FLUSH PRIVILEGES).
     let plain_again = sqlx::MySqlConnection::connect(plain_url.as_str()).await;
 
     let drop_user = format!("DROP USER '{user}'@'%'");
@@ -458,7 +467,8 @@ async fn a_user_with_a_password_logs_in_over_tcp_and_mysql_needs_tls_or_rsa_for_
     }
     match kind {
         workbook_tests::ServerKind::MySql => {
-            let err = plain.expect_err("without TLS or sqlx's mysql-rsa, the first login fails");
+            let err = plain
+                .expect_err("without TLS or sqlx's mysql-rsa, the first login fails");
             assert!(
                 err.to_string().contains("RSA auth backend disabled"),
                 "{err}"
@@ -473,7 +483,8 @@ async fn a_user_with_a_password_logs_in_over_tcp_and_mysql_needs_tls_or_rsa_for_
 }
 
 #[tokio::test]
-async fn a_fresh_database_gets_the_servers_utf8mb4_collation_and_its_padding_rules() -> TestResult {
+async fn a_fresh_database_gets_the_servers_utf8mb4_collation_and_its_padding_rules()
+-> TestResult {
     let db = fresh_database("foundation_collation").await?;
     let pool = workbook::connect(&db.url).await?;
     let collation: String = sqlx::query_scalar(
@@ -483,8 +494,8 @@ async fn a_fresh_database_gets_the_servers_utf8mb4_collation_and_its_padding_rul
     .bind(&db.name)
     .fetch_one(&pool)
     .await?;
-    // NOTE: MySQL 8+'s utf8mb4 default is utf8mb4_0900_ai_ci, which does not pad: 'Ada ' and
-    // 'Ada' differ. MariaDB's utf8mb4_general_ci pads them equal.
+    // NOTE: MySQL 8+'s utf8mb4 default is utf8mb4_0900_ai_ci, which does not pad: 'Ada '
+    // and 'Ada' differ. MariaDB's utf8mb4_general_ci pads them equal.
     let pads: i64 = sqlx::query_scalar("SELECT 'Ada ' = 'Ada'")
         .fetch_one(&pool)
         .await?;
@@ -543,7 +554,8 @@ fn an_image_docker_cannot_get_falls_back_to_a_local_server_or_fails_clearly() {
         .run();
     assert_eq!(run.code(), Some(2), "{run:?}");
     assert!(
-        run.stderr.contains("WORKBOOK_MYSQL_IMAGE") && run.stderr.contains("WORKBOOK_MYSQLD"),
+        run.stderr.contains("WORKBOOK_MYSQL_IMAGE")
+            && run.stderr.contains("WORKBOOK_MYSQLD"),
         "{}",
         run.stderr
     );

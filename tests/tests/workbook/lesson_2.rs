@@ -5,14 +5,15 @@ use std::collections::BTreeMap;
 use lesson_2::{Customer, Filters, SAMPLE_CUSTOMERS, SAMPLE_ORDERS};
 use regex::Regex;
 use sqlx::mysql::MySqlPool;
-use workbook::fresh_database;
+use workbook::{TestDatabase, fresh_database};
 use workbook_tests::{LessonCommand, TestResult, assert_matches_capture};
 
-/// A fresh database with the shared schema, the seed row `Lynn` and the lesson's sample rows.
-async fn sample_database(prefix: &str) -> anyhow::Result<(workbook::FreshDatabase, MySqlPool)> {
-    let db = fresh_database(prefix).await?;
-    let pool = workbook::connect(&db.url).await?;
-    workbook::migrate(&pool).await?;
+/// A fresh database with the shared schema, the seed row `Lynn` and the lesson's sample
+/// rows.
+async fn sample_database(
+    prefix: &str,
+) -> anyhow::Result<(workbook::FreshDatabase, MySqlPool)> {
+    let TestDatabase { db, pool } = TestDatabase::migrated(prefix).await?;
     let insert = lesson_2::insert_customers_statement(&SAMPLE_CUSTOMERS)?;
     assert_eq!(lesson_2::execute(&pool, &insert).await?, 4);
     let (_, n) = lesson_2::insert_orders(&pool, &SAMPLE_ORDERS).await?;
@@ -21,14 +22,15 @@ async fn sample_database(prefix: &str) -> anyhow::Result<(workbook::FreshDatabas
 }
 
 async fn all_customers(pool: &MySqlPool) -> anyhow::Result<Vec<Customer>> {
-    let rows = sqlx::query_as::<_, Customer>("SELECT id, name, job FROM customers ORDER BY id")
-        .fetch_all(pool)
-        .await?;
+    let rows =
+        sqlx::query_as::<_, Customer>("SELECT id, name, job FROM customers ORDER BY id")
+            .fetch_all(pool)
+            .await?;
     Ok(rows)
 }
 
 #[tokio::test]
-async fn lesson_2_binary_prints_what_the_book_shows_and_the_same_on_a_second_run() -> TestResult {
+async fn binary_prints_what_the_book_shows_and_the_same_on_a_second_run() -> TestResult {
     let db = fresh_database("lesson_2_binary").await?;
     for _ in 0..2 {
         let run = LessonCommand::new("lesson-2", Some(&db.url)).run();
@@ -66,13 +68,15 @@ async fn show_create_table(pool: &MySqlPool) -> anyhow::Result<String> {
     let (_, ddl): (String, String) = sqlx::query_as("SHOW CREATE TABLE customers")
         .fetch_one(pool)
         .await?;
-    // The only thing that may differ between two such tables is the AUTO_INCREMENT counter.
+    // The only thing that may differ between two such tables is the AUTO_INCREMENT
+    // counter.
     let counter = Regex::new(r" AUTO_INCREMENT=\d+")?;
     Ok(counter.replace_all(&ddl, "").into_owned())
 }
 
 #[tokio::test]
-async fn the_builders_ddl_makes_the_same_table_as_the_articles_hand_written_ddl() -> TestResult {
+async fn the_builders_ddl_makes_the_same_table_as_the_articles_hand_written_ddl()
+-> TestResult {
     let by_hand = fresh_database("lesson_2_ddl_by_hand").await?;
     let by_builder = fresh_database("lesson_2_ddl_by_builder").await?;
     let hand_pool = workbook::connect(&by_hand.url).await?;
@@ -83,7 +87,8 @@ async fn the_builders_ddl_makes_the_same_table_as_the_articles_hand_written_ddl(
 
     let expected = show_create_table(&hand_pool).await?;
     let actual = show_create_table(&builder_pool).await?;
-    let lines = |s: &str| -> Vec<String> { s.lines().map(|l| l.trim().to_owned()).collect() };
+    let lines =
+        |s: &str| -> Vec<String> { s.lines().map(|l| l.trim().to_owned()).collect() };
     let (expected, actual) = (lines(&expected), lines(&actual));
     // Column for column and key for key, so that a failure names the line that differs.
     for (e, a) in expected.iter().zip(&actual) {
@@ -186,9 +191,7 @@ async fn every_search_filter_combination_returns_the_right_customers() -> TestRe
 
 #[tokio::test]
 async fn hostile_strings_round_trip_through_the_builder_exactly() -> TestResult {
-    let db = fresh_database("lesson_2_hostile").await?;
-    let pool = workbook::connect(&db.url).await?;
-    workbook::migrate(&pool).await?;
+    let t = TestDatabase::migrated("lesson_2_hostile").await?;
     let hostile: [(&str, Option<&str>); 10] = [
         ("O'Brien", Some("it's \"quoted\"")),
         ("back\\slash", Some("C:\\temp\\")),
@@ -203,11 +206,11 @@ async fn hostile_strings_round_trip_through_the_builder_exactly() -> TestResult 
     ];
     let insert = lesson_2::insert_customers_statement(&hostile)?;
     assert_eq!(
-        lesson_2::execute(&pool, &insert).await?,
+        lesson_2::execute(&t.pool, &insert).await?,
         hostile.len() as u64
     );
     // Every value is stored byte for byte.
-    let stored = all_customers(&pool).await?;
+    let stored = all_customers(&t.pool).await?;
     for (name, job) in hostile {
         let row = stored
             .iter()
@@ -215,7 +218,7 @@ async fn hostile_strings_round_trip_through_the_builder_exactly() -> TestResult 
             .unwrap_or_else(|| panic!("{name:?} was not stored as it is: {stored:#?}"));
         assert_eq!(row.job.as_deref(), job, "{name:?}");
         // ...and found by an equality the builder writes.
-        let found = lesson_2::fetch_customers(&pool, &lesson_2::by_name(name)).await?;
+        let found = lesson_2::fetch_customers(&t.pool, &lesson_2::by_name(name)).await?;
         assert_eq!(found.len(), 1, "{name:?}");
         assert_eq!(found[0].name, name);
     }
@@ -237,7 +240,7 @@ async fn hostile_strings_round_trip_through_the_builder_exactly() -> TestResult 
             name_prefix: Some(prefix.to_owned()),
             ..Filters::default()
         };
-        let mut found: Vec<String> = lesson_2::search(&pool, &filters)
+        let mut found: Vec<String> = lesson_2::search(&t.pool, &filters)
             .await?
             .into_iter()
             .map(|c| c.name)
@@ -247,42 +250,42 @@ async fn hostile_strings_round_trip_through_the_builder_exactly() -> TestResult 
         assert_eq!(found, expected, "prefix {prefix:?}");
     }
     // A raw LIKE pattern is a pattern: `_` matches any one character.
-    let raw = lesson_2::fetch_customers(&pool, &lesson_2::name_like("snake_case")).await?;
+    let raw =
+        lesson_2::fetch_customers(&t.pool, &lesson_2::name_like("snake_case")).await?;
     let mut raw: Vec<String> = raw.into_iter().map(|c| c.name).collect();
     raw.sort();
     assert_eq!(raw, ["snakeXcase", "snake_case"]);
     // The table is still there, with the seed row and the ten hostile ones.
-    assert_eq!(lesson_2::count_customers(&pool).await?, 11);
-    pool.close().await;
+    assert_eq!(lesson_2::count_customers(&t.pool).await?, 11);
+    t.pool.close().await;
     Ok(())
 }
 
 #[tokio::test]
-async fn the_upsert_is_idempotent_and_updates_the_job_of_an_existing_name() -> TestResult {
-    let db = fresh_database("lesson_2_upsert").await?;
-    let pool = workbook::connect(&db.url).await?;
-    workbook::migrate(&pool).await?;
+async fn the_upsert_is_idempotent_and_updates_the_job_of_an_existing_name() -> TestResult
+{
+    let t = TestDatabase::migrated("lesson_2_upsert").await?;
     let seed = lesson_2::upsert_customer_statement("Lynn", Some("Backend Developer"))?;
-    let before = all_customers(&pool).await?;
+    let before = all_customers(&t.pool).await?;
     for _ in 0..3 {
-        lesson_2::execute(&pool, &seed).await?;
-        assert_eq!(all_customers(&pool).await?, before);
+        lesson_2::execute(&t.pool, &seed).await?;
+        assert_eq!(all_customers(&t.pool).await?, before);
     }
 
     let new = lesson_2::upsert_customer_statement("Ada", Some("Data Engineer"))?;
-    assert_eq!(lesson_2::execute(&pool, &new).await?, 1, "a new row");
-    let after_insert = all_customers(&pool).await?;
+    assert_eq!(lesson_2::execute(&t.pool, &new).await?, 1, "a new row");
+    let after_insert = all_customers(&t.pool).await?;
     assert_eq!(after_insert.len(), 2);
-    lesson_2::execute(&pool, &new).await?;
-    assert_eq!(all_customers(&pool).await?, after_insert);
+    lesson_2::execute(&t.pool, &new).await?;
+    assert_eq!(all_customers(&t.pool).await?, after_insert);
 
     let changed = lesson_2::upsert_customer_statement("Ada", Some("Data Scientist"))?;
     assert_eq!(
-        lesson_2::execute(&pool, &changed).await?,
+        lesson_2::execute(&t.pool, &changed).await?,
         2,
         "an updated row"
     );
-    let rows = all_customers(&pool).await?;
+    let rows = all_customers(&t.pool).await?;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1].name, "Ada");
     assert_eq!(
@@ -290,7 +293,7 @@ async fn the_upsert_is_idempotent_and_updates_the_job_of_an_existing_name() -> T
         "the same row, not a new one"
     );
     assert_eq!(rows[1].job.as_deref(), Some("Data Scientist"));
-    pool.close().await;
+    t.pool.close().await;
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use lesson_3::schema::{customers, orders};
 use lesson_3::{CreateCustomerError, DbConn, DbPool, TransferError};
 use regex::Regex;
 use sqlx::mysql::MySqlPool;
-use workbook::{FreshDatabase, fresh_database};
+use workbook::{FreshDatabase, TestDatabase, fresh_database};
 use workbook_tests::{LessonCommand, TestResult, assert_matches_capture, lesson_dir};
 
 /// A pool on `db` with the lesson's migrations run, and one connection from it.
@@ -50,11 +50,12 @@ fn new(name: &str) -> NewCustomer<'_> {
     }
 }
 
-// --- Step 1 and 2: the schema, the migrations ------------------------------------------------
+// --- Step 1 and 2: the schema, the migrations
+// ------------------------------------------------
 
-/// Columns as `schema.rs` declares them: `(name, SQL type, nullable)`, in order, taken from
-/// diesel itself: the names from the SQL of `SELECT all_columns`, the types from the table's
-/// SQL type, a tuple such as `(SmallInt, Text, Nullable<Text>)`.
+/// Columns as `schema.rs` declares them: `(name, SQL type, nullable)`, in order, taken
+/// from diesel itself: the names from the SQL of `SELECT all_columns`, the types from the
+/// table's SQL type, a tuple such as `(SmallInt, Text, Nullable<Text>)`.
 fn declared(select_all_sql: &str, sql_types: &str) -> Vec<(String, String, bool)> {
     let from = select_all_sql
         .split(" FROM ")
@@ -65,7 +66,8 @@ fn declared(select_all_sql: &str, sql_types: &str) -> Vec<(String, String, bool)
         .captures_iter(from)
         .map(|c| c[1].to_owned())
         .collect();
-    let ty = Regex::new(r"(diesel::sql_types::Nullable<)?diesel::sql_types::(\w+)").unwrap();
+    let ty =
+        Regex::new(r"(diesel::sql_types::Nullable<)?diesel::sql_types::(\w+)").unwrap();
     let types: Vec<(String, bool)> = ty
         .captures_iter(sql_types)
         .filter(|c| &c[2] != "Nullable")
@@ -141,15 +143,17 @@ fn assert_agree(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_schema_rs_agrees_with_what_the_migrations_create() -> TestResult {
+async fn schema_rs_agrees_with_what_the_migrations_create() -> TestResult {
     let db = fresh_database("lesson_3_schema").await?;
     let (pool, conn) = migrated(&db).await?;
     drop(conn);
     let sqlx_pool = workbook::connect(&db.url).await?;
 
     let customers_declared = declared(
-        &diesel::debug_query::<Mysql, _>(&customers::table.select(customers::table::all_columns()))
-            .to_string(),
+        &diesel::debug_query::<Mysql, _>(
+            &customers::table.select(customers::table::all_columns()),
+        )
+        .to_string(),
         std::any::type_name::<<customers::table as AsQuery>::SqlType>(),
     );
     assert_eq!(customers_declared.len(), 3);
@@ -160,8 +164,10 @@ async fn lesson_3_schema_rs_agrees_with_what_the_migrations_create() -> TestResu
     );
 
     let orders_declared = declared(
-        &diesel::debug_query::<Mysql, _>(&orders::table.select(orders::table::all_columns()))
-            .to_string(),
+        &diesel::debug_query::<Mysql, _>(
+            &orders::table.select(orders::table::all_columns()),
+        )
+        .to_string(),
         std::any::type_name::<<orders::table as AsQuery>::SqlType>(),
     );
     assert_eq!(orders_declared.len(), 4);
@@ -187,11 +193,13 @@ async fn show_create(pool: &MySqlPool, table: &str) -> anyhow::Result<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_migrations_create_the_shared_schemas_tables_and_coexist_with_it() -> TestResult {
-    // One database migrated by the workbook's shared schema (sqlx), one by the lesson (diesel).
-    let shared = fresh_database("lesson_3_shared").await?;
-    let shared_pool = workbook::connect(&shared.url).await?;
-    workbook::migrate(&shared_pool).await?;
+async fn migrations_create_the_shared_schemas_tables_and_coexist_with_it() -> TestResult {
+    // One database migrated by the workbook's shared schema (sqlx), one by the lesson
+    // (diesel).
+    let TestDatabase {
+        db: shared,
+        pool: shared_pool,
+    } = TestDatabase::migrated("lesson_3_shared").await?;
     let own = fresh_database("lesson_3_own").await?;
     let (pool, conn) = migrated(&own).await?;
     drop(conn);
@@ -224,7 +232,7 @@ async fn lesson_3_migrations_create_the_shared_schemas_tables_and_coexist_with_i
 }
 
 #[test]
-fn lesson_3_migrations_panic_on_a_current_thread_runtime_as_the_book_shows() -> TestResult {
+fn migrations_panic_on_a_current_thread_runtime_as_the_book_shows() -> TestResult {
     const THREAD: &str = "main";
     let outer = tokio::runtime::Runtime::new()?;
     let db = outer.block_on(fresh_database("lesson_3_current_thread"))?;
@@ -274,7 +282,9 @@ fn lesson_3_migrations_panic_on_a_current_thread_runtime_as_the_book_shows() -> 
         .take()
         .expect("the hook saw the panic");
     assert!(
-        printed.contains("can call blocking only when running on the multi-threaded runtime"),
+        printed.contains(
+            "can call blocking only when running on the multi-threaded runtime"
+        ),
         "{printed}"
     );
 
@@ -290,7 +300,9 @@ fn lesson_3_migrations_panic_on_a_current_thread_runtime_as_the_book_shows() -> 
         let captured = std::fs::read_to_string(&path)?;
         // Only the line and column move between tokio releases.
         let position = Regex::new(r"\.rs:\d+:\d+:").unwrap();
-        let masked = |s: &str| workbook_tests::mask(&position.replace_all(s, ".rs:LINE:COL:"), &[]);
+        let masked = |s: &str| {
+            workbook_tests::mask(&position.replace_all(s, ".rs:LINE:COL:"), &[])
+        };
         assert_eq!(
             masked(&captured),
             masked(&printed),
@@ -303,7 +315,7 @@ fn lesson_3_migrations_panic_on_a_current_thread_runtime_as_the_book_shows() -> 
 }
 
 #[test]
-fn lesson_3_migrations_run_on_a_current_thread_runtime_through_spawn_blocking() -> TestResult {
+fn migrations_run_on_a_current_thread_runtime_through_spawn_blocking() -> TestResult {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -322,10 +334,11 @@ fn lesson_3_migrations_run_on_a_current_thread_runtime_through_spawn_blocking() 
     })
 }
 
-// --- Step 3: CRUD -----------------------------------------------------------------------------
+// --- Step 3: CRUD
+// -----------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_crud_changes_exactly_the_rows_it_says() -> TestResult {
+async fn crud_changes_exactly_the_rows_it_says() -> TestResult {
     let db = fresh_database("lesson_3_crud").await?;
     let (pool, mut conn) = migrated(&db).await?;
     let check = workbook::connect(&db.url).await?;
@@ -387,9 +400,10 @@ async fn lesson_3_crud_changes_exactly_the_rows_it_says() -> TestResult {
     )
     .await?;
     assert_eq!(ada.job, None, "Some(None) sets NULL");
-    let job: Option<String> = sqlx::query_scalar("SELECT job FROM customers WHERE name = 'Ada'")
-        .fetch_one(&check)
-        .await?;
+    let job: Option<String> =
+        sqlx::query_scalar("SELECT job FROM customers WHERE name = 'Ada'")
+            .fetch_one(&check)
+            .await?;
     assert_eq!(job, None);
     let grace = lesson_3::update_customer(
         &mut conn,
@@ -417,7 +431,7 @@ async fn lesson_3_crud_changes_exactly_the_rows_it_says() -> TestResult {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_a_duplicate_name_is_a_typed_error_and_inserts_nothing() -> TestResult {
+async fn a_duplicate_name_is_a_typed_error_and_inserts_nothing() -> TestResult {
     let db = fresh_database("lesson_3_duplicate").await?;
     let (pool, mut conn) = migrated(&db).await?;
     let result = lesson_3::create_customer(&mut conn, &new("Lynn")).await;
@@ -437,10 +451,11 @@ async fn lesson_3_a_duplicate_name_is_a_typed_error_and_inserts_nothing() -> Tes
     Ok(())
 }
 
-// --- Step 4: relationships and N+1 ------------------------------------------------------------
+// --- Step 4: relationships and N+1
+// ------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_eager_loading_takes_two_statements_for_1_10_and_100_customers() -> TestResult {
+async fn eager_loading_takes_two_statements_for_1_10_and_100_customers() -> TestResult {
     let db = fresh_database("lesson_3_eager").await?;
     let (pool, mut conn) = migrated(&db).await?;
     for n in [1usize, 10, 100] {
@@ -488,17 +503,19 @@ async fn lesson_3_eager_loading_takes_two_statements_for_1_10_and_100_customers(
     Ok(())
 }
 
-// --- Step 5: transactions ---------------------------------------------------------------------
+// --- Step 5: transactions
+// ---------------------------------------------------------------------
 
 async fn two_customers(conn: &mut DbConn) -> anyhow::Result<(Customer, Customer)> {
-    let mut seeded = lesson_3::seed_customers_with_orders(conn, &["Ada", "Grace"], 0).await?;
+    let mut seeded =
+        lesson_3::seed_customers_with_orders(conn, &["Ada", "Grace"], 0).await?;
     let grace = seeded.pop().unwrap();
     let ada = seeded.pop().unwrap();
     Ok((ada, grace))
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_a_rolled_back_transaction_leaves_no_trace() -> TestResult {
+async fn a_rolled_back_transaction_leaves_no_trace() -> TestResult {
     let db = fresh_database("lesson_3_rollback").await?;
     let (pool, mut conn) = migrated(&db).await?;
     let (ada, _) = two_customers(&mut conn).await?;
@@ -527,14 +544,15 @@ async fn lesson_3_a_rolled_back_transaction_leaves_no_trace() -> TestResult {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_a_failed_nested_transaction_rolls_back_only_to_its_savepoint() -> TestResult {
+async fn a_failed_nested_transaction_rolls_back_only_to_its_savepoint() -> TestResult {
     let db = fresh_database("lesson_3_savepoint").await?;
     let (pool, mut conn) = migrated(&db).await?;
     let (ada, _) = two_customers(&mut conn).await?;
-    let (inner_error, statements) = lesson_3::record_statements(&mut conn, async |conn| {
-        lesson_3::nested_transaction(conn, &ada).await
-    })
-    .await?;
+    let (inner_error, statements) =
+        lesson_3::record_statements(&mut conn, async |conn| {
+            lesson_3::nested_transaction(conn, &ada).await
+        })
+        .await?;
     assert_eq!(inner_error, "the rug is out of stock");
     let check = workbook::connect(&db.url).await?;
     assert_eq!(
@@ -563,7 +581,7 @@ async fn lesson_3_a_failed_nested_transaction_rolls_back_only_to_its_savepoint()
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_a_refused_transfer_leaves_both_customers_unchanged() -> TestResult {
+async fn a_refused_transfer_leaves_both_customers_unchanged() -> TestResult {
     let db = fresh_database("lesson_3_transfer").await?;
     let (pool, mut conn) = migrated(&db).await?;
     let (ada, grace) = two_customers(&mut conn).await?;
@@ -603,10 +621,11 @@ async fn lesson_3_a_refused_transfer_leaves_both_customers_unchanged() -> TestRe
     Ok(())
 }
 
-// --- Step 6: pagination -----------------------------------------------------------------------
+// --- Step 6: pagination
+// -----------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_offset_and_keyset_pages_return_every_order_exactly_once() -> TestResult {
+async fn offset_and_keyset_pages_return_every_order_exactly_once() -> TestResult {
     let db = fresh_database("lesson_3_pages").await?;
     let (pool, mut conn) = migrated(&db).await?;
     let (_, grace) = two_customers(&mut conn).await?;
@@ -614,8 +633,9 @@ async fn lesson_3_offset_and_keyset_pages_return_every_order_exactly_once() -> T
     for n in [0usize, 1, 9, 10, 11, 25] {
         // A new customer for each count, whose orders' ids interleave with Grace's.
         let name = format!("p{n}");
-        let customer =
-            lesson_3::seed_customers_with_orders(&mut conn, &[&name], 0).await?[0].clone();
+        let customer = lesson_3::seed_customers_with_orders(&mut conn, &[&name], 0)
+            .await?[0]
+            .clone();
         for i in 0..n {
             lesson_3::add_order(&mut conn, &customer, &format!("item {i}"), 100).await?;
             lesson_3::add_order(&mut conn, &grace, &format!("other {i}"), 100).await?;
@@ -654,10 +674,11 @@ async fn lesson_3_offset_and_keyset_pages_return_every_order_exactly_once() -> T
     Ok(())
 }
 
-// --- The binary -------------------------------------------------------------------------------
+// --- The binary
+// -------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_binary_prints_what_the_book_shows_and_a_second_run_prints_the_same() -> TestResult
+async fn binary_prints_what_the_book_shows_and_a_second_run_prints_the_same() -> TestResult
 {
     let db = fresh_database("lesson_3_binary").await?;
     let first = LessonCommand::new("lesson-3", Some(&db.url)).run();
@@ -685,7 +706,7 @@ async fn lesson_3_binary_prints_what_the_book_shows_and_a_second_run_prints_the_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn lesson_3_binary_refuses_a_url_that_asks_for_tls_in_one_line_instead_of_panicking()
+async fn binary_refuses_a_url_that_asks_for_tls_in_one_line_instead_of_panicking()
 -> TestResult {
     let db = fresh_database("lesson_3_tls").await?;
     let url = format!("{}?require_ssl=true", db.url);

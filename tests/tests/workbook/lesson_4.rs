@@ -15,11 +15,12 @@ const QUICK: Workload = Workload {
 };
 
 /// Masks what varies between runs of lesson 4 (the timings and the counts that depend on
-/// scheduling) and keeps the width of each field, so that the captured table stays aligned.
+/// scheduling) and keeps the width of each field, so that the captured table stays
+/// aligned.
 fn mask_lesson_4(stdout: &str) -> String {
-    // Each pattern's group 1 is replaced by a mark. In the tables (a run of spaces before the
-    // figure) the mark keeps the field's width, so that the columns stay aligned; elsewhere it
-    // keeps the spaces and replaces the figure.
+    // Each pattern's group 1 is replaced by a mark. In the tables (a run of spaces before
+    // the figure) the mark keeps the field's width, so that the columns stay aligned;
+    // elsewhere it keeps the spaces and replaces the figure.
     let patterns = [
         // Measured times print with one decimal; the ideals are whole milliseconds.
         (r"(\s*\b\d+\.\d ms\b)", "<ms>", true),
@@ -54,7 +55,7 @@ fn mask_lesson_4(stdout: &str) -> String {
 }
 
 #[tokio::test]
-async fn lesson_4_binary_prints_what_the_book_shows() -> TestResult {
+async fn binary_prints_what_the_book_shows() -> TestResult {
     let db = fresh_database("lesson_4_binary").await?;
     let run = LessonCommand::new("lesson-4", Some(&db.url)).run();
     run.assert_success();
@@ -63,7 +64,7 @@ async fn lesson_4_binary_prints_what_the_book_shows() -> TestResult {
 }
 
 #[tokio::test]
-async fn lesson_4_prints_the_same_twice_and_writes_its_json_and_chart() -> TestResult {
+async fn prints_the_same_twice_and_writes_its_json_and_chart() -> TestResult {
     let db = fresh_database("lesson_4_twice").await?;
     let dir = tempfile::tempdir()?;
     let json = dir.path().join("run.json");
@@ -94,7 +95,8 @@ async fn lesson_4_prints_the_same_twice_and_writes_its_json_and_chart() -> TestR
     }
     assert_eq!(outputs[0], outputs[1]);
 
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json)?)?;
     let rows = report["rows"].as_array().expect("rows is an array");
     assert_eq!(rows.len(), 1 + lesson_4::POOL_SIZES.len());
     assert_eq!(rows[0]["mode"], "sequential");
@@ -123,7 +125,7 @@ async fn lesson_4_prints_the_same_twice_and_writes_its_json_and_chart() -> TestR
 }
 
 #[tokio::test]
-async fn lesson_4_rejects_a_bad_count_with_one_clear_line() -> TestResult {
+async fn rejects_a_bad_count_with_one_clear_line() -> TestResult {
     let run = LessonCommand::new("lesson-4", Some("mysql://127.0.0.1:1/none"))
         .args(["--queries", "0"])
         .time_limit(Duration::from_secs(30))
@@ -190,7 +192,8 @@ async fn each_task_runs_on_a_connection_of_its_own() -> TestResult {
 }
 
 #[tokio::test]
-async fn an_exhausted_pool_times_out_with_pool_timed_out_within_its_timeout() -> TestResult {
+async fn an_exhausted_pool_times_out_with_pool_timed_out_within_its_timeout() -> TestResult
+{
     let db = fresh_database("lesson_4_exhaustion").await?;
     let timeout = Duration::from_millis(300);
     let ex = lesson_4::exhaust_pool(&db.url, timeout).await?;
@@ -199,7 +202,8 @@ async fn an_exhausted_pool_times_out_with_pool_timed_out_within_its_timeout() ->
         "{:?}",
         ex.outcome
     );
-    // A correctness bound, not a speed figure: it waits for the timeout, and not much longer.
+    // A correctness bound, not a speed figure: it waits for the timeout, and not much
+    // longer.
     assert!(
         ex.waited >= timeout - Duration::from_millis(20),
         "{:?}",
@@ -234,7 +238,8 @@ async fn bounded_fan_out_never_has_more_queries_in_flight_than_the_pool() -> Tes
 }
 
 #[tokio::test]
-async fn a_timed_out_query_leaves_no_transaction_behind_and_the_pool_answers() -> TestResult {
+async fn a_timed_out_query_leaves_no_transaction_behind_and_the_pool_answers()
+-> TestResult {
     let db = fresh_database("lesson_4_cancel").await?;
     let pool = lesson_4::sized_pool(&db.url, 2, Duration::from_secs(10)).await?;
     workbook::migrate(&pool).await?;
@@ -250,8 +255,8 @@ async fn a_timed_out_query_leaves_no_transaction_behind_and_the_pool_answers() -
     assert!(!c.inserted_row_kept, "{c:?}");
     assert!(c.pool_answers);
 
-    // InnoDB refreshes its transaction list for information_schema only when the last read is
-    // more than 0.1 s old: wait that long so this read is fresh.
+    // InnoDB refreshes its transaction list for information_schema only when the last
+    // read is more than 0.1 s old: wait that long so this read is fresh.
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(
         lesson_4::open_transactions_in_this_database(&pool).await?,

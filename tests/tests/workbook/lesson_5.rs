@@ -1,13 +1,14 @@
-//! Lesson 5: transactions and failures. Each scenario's claim, asserted on data, with smaller
-//! counts than the binary uses. Scenarios 5 and 6 restart a server or change a global setting:
-//! their tests start a private server, never touching the one the other tests share.
+//! Lesson 5: transactions and failures. Each scenario's claim, asserted on data, with
+//! smaller counts than the binary uses. Scenarios 5 and 6 restart a server or change a
+//! global setting: their tests start a private server, never touching the one the other
+//! tests share.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use lesson_5::{Failure, Increment, OnTimeout, RetryPolicy};
 use regex::Regex;
-use workbook::{Server, fresh_database};
+use workbook::{Server, TestDatabase, fresh_database};
 use workbook_tests::{LessonCommand, TestResult, assert_matches_capture, mask};
 
 /// The figures of a full run that vary from run to run; the chapter lists them.
@@ -78,10 +79,10 @@ fn count_of(stdout: &str, pattern: &str) -> usize {
 }
 
 #[tokio::test]
-async fn lesson_5_binary_prints_what_the_book_shows() -> TestResult {
-    // The full run, on a server of the run's kind that the child starts itself: every scenario
-    // runs, the restart and the global setting included, and none of it reaches the server the
-    // other tests share.
+async fn binary_prints_what_the_book_shows() -> TestResult {
+    // The full run, on a server of the run's kind that the child starts itself: every
+    // scenario runs, the restart and the global setting included, and none of it reaches
+    // the server the other tests share.
     let run = LessonCommand::new("lesson-5", None)
         .time_limit(Duration::from_secs(280))
         .run();
@@ -103,7 +104,8 @@ async fn lesson_5_binary_prints_what_the_book_shows() -> TestResult {
         2
     );
     assert!(Regex::new(r"requests after recovery: \d+ ok, 0 failed")?.is_match(out));
-    let acks = Regex::new(r"acknowledged inserts: (\d+), present after the restart: (\d+)")?;
+    let acks =
+        Regex::new(r"acknowledged inserts: (\d+), present after the restart: (\d+)")?;
     let caps = acks
         .captures(out)
         .expect("the restart step reports its inserts");
@@ -153,10 +155,10 @@ async fn a_second_run_on_the_same_database_prints_the_same() -> TestResult {
     Ok(())
 }
 
-async fn lesson_pool(prefix: &str) -> anyhow::Result<(workbook::FreshDatabase, sqlx::MySqlPool)> {
-    let db = fresh_database(prefix).await?;
-    let pool = workbook::connect(&db.url).await?;
-    workbook::migrate(&pool).await?;
+async fn lesson_pool(
+    prefix: &str,
+) -> anyhow::Result<(workbook::FreshDatabase, sqlx::MySqlPool)> {
+    let TestDatabase { db, pool } = TestDatabase::migrated(prefix).await?;
     lesson_5::create_tables(&pool).await?;
     Ok((db, pool))
 }
@@ -203,7 +205,8 @@ async fn errors_are_classified_by_number_1062_1213_1205_and_foreign_keys() -> Te
         (timeout.number, timeout.failure),
         (Some(1205), Failure::LockWaitTimeout)
     );
-    // NOTE: with innodb_rollback_on_timeout OFF (the default), 1205 undoes only the statement.
+    // NOTE: with innodb_rollback_on_timeout OFF (the default), 1205 undoes only the
+    // statement.
     if !lesson_5::rollback_on_timeout(&pool).await? {
         assert_eq!(timeout.earlier_write_survived, Some(true));
     }
@@ -212,7 +215,8 @@ async fn errors_are_classified_by_number_1062_1213_1205_and_foreign_keys() -> Te
 }
 
 #[tokio::test]
-async fn read_modify_write_loses_updates_and_locking_or_atomic_updates_do_not() -> TestResult {
+async fn read_modify_write_loses_updates_and_locking_or_atomic_updates_do_not()
+-> TestResult {
     let (db, pool) = lesson_pool("lesson_5_counter").await?;
     let [naive, locked, atomic] = lesson_5::lost_updates_compared(&db.url, 8, 25).await?;
     assert_eq!(naive.how, Increment::ReadThenWrite);
@@ -229,7 +233,8 @@ async fn read_modify_write_loses_updates_and_locking_or_atomic_updates_do_not() 
 #[tokio::test]
 async fn every_deadlocked_transfer_commits_after_retries() -> TestResult {
     let (db, pool) = lesson_pool("lesson_5_deadlocks").await?;
-    let report = lesson_5::opposite_transfers(&db.url, 40, RetryPolicy::default()).await?;
+    let report =
+        lesson_5::opposite_transfers(&db.url, 40, RetryPolicy::default()).await?;
     assert_eq!(report.committed, 80, "{report}");
     assert!(report.failed.is_empty(), "{report}");
     assert_eq!(
@@ -257,10 +262,12 @@ fn the_backoff_is_jittered_and_capped() {
 }
 
 #[tokio::test]
-async fn cancelled_rounds_leave_nothing_open_and_lose_no_acknowledged_commit() -> TestResult {
+async fn cancelled_rounds_leave_nothing_open_and_lose_no_acknowledged_commit()
+-> TestResult {
     let (db, pool) = lesson_pool("lesson_5_cancel").await?;
     for mode in [OnTimeout::DropTheFuture, OnTimeout::DetachTheWork] {
-        let r = lesson_5::cancellation(&db.url, 150, Duration::from_millis(5), mode).await?;
+        let r =
+            lesson_5::cancellation(&db.url, 150, Duration::from_millis(5), mode).await?;
         assert_eq!(r.rounds, 150);
         assert_eq!(r.lost, 0, "{r}");
         assert_eq!(r.phantom, 0, "{r}");
@@ -280,7 +287,8 @@ async fn cancelled_rounds_leave_nothing_open_and_lose_no_acknowledged_commit() -
 }
 
 #[tokio::test]
-async fn a_cancelled_begin_leaves_a_transaction_open_unless_the_pool_guards_it() -> TestResult {
+async fn a_cancelled_begin_leaves_a_transaction_open_unless_the_pool_guards_it()
+-> TestResult {
     let (db, pool) = lesson_pool("lesson_5_begin").await?;
     let plain = lesson_5::cancelled_begin(&db.url, false).await?;
     assert_eq!(plain.open_transactions, 1, "{plain}");
@@ -300,7 +308,8 @@ async fn a_cancelled_begin_leaves_a_transaction_open_unless_the_pool_guards_it()
 }
 
 #[tokio::test]
-async fn hostile_strings_round_trip_exactly_and_too_long_ones_are_refused() -> TestResult {
+async fn hostile_strings_round_trip_exactly_and_too_long_ones_are_refused() -> TestResult
+{
     let (db, pool) = lesson_pool("lesson_5_hostile").await?;
     let report = lesson_5::hostile_input(&pool, &db.url, 1_000).await?;
     assert!(report.strict, "{report}");
@@ -348,8 +357,8 @@ async fn a_runaway_query_is_stopped_by_the_statement_time_limit() -> TestResult 
     Ok(())
 }
 
-/// A server of this test's own, of the run's kind (a container or a local server), for the
-/// scenarios that kill it or change its global settings.
+/// A server of this test's own, of the run's kind (a container or a local server), for
+/// the scenarios that kill it or change its global settings.
 async fn private_server() -> anyhow::Result<(Arc<Server>, String)> {
     let server = tokio::task::spawn_blocking(Server::start_private).await??;
     let server = Arc::new(server);
@@ -367,7 +376,8 @@ async fn the_pool_recovers_after_a_restart_of_a_private_server() -> TestResult {
     let (server, url) = private_server().await?;
     let ms = Duration::from_millis;
     let report =
-        lesson_5::server_restart(server.clone(), &url, 2, ms(300), ms(300), ms(300)).await?;
+        lesson_5::server_restart(server.clone(), &url, 2, ms(300), ms(300), ms(300))
+            .await?;
     assert!(report.ok_before > 0, "{report}");
     assert!(report.ok_after > 0, "{report}");
     assert_eq!(report.failed_after, 0, "none fail after recovery: {report}");

@@ -1,14 +1,16 @@
-//! The troubleshooting appendix: every error message it shows is captured here from a real run,
-//! into `book/src/captured/NAME.txt`, and compared with a new run each time the tests run.
+//! The troubleshooting appendix: every error message it shows is captured here from a
+//! real run, into `book/src/captured/NAME.txt`, and compared with a new run each time the
+//! tests run.
 //!
-//! `WORKBOOK_BLESS=1 cargo test -p workbook-tests troubleshooting::` writes the files anew.
-//! The comparison masks what varies (ports, versions, test database names), as for lessons.
+//! `WORKBOOK_BLESS=1 cargo test -p workbook-tests troubleshooting::` writes the files
+//! anew. The comparison masks what varies (ports, versions, test database names), as for
+//! lessons.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use sqlx::mysql::{MySqlDatabaseError, MySqlPoolOptions};
-use workbook::{fresh_database, server};
+use workbook::{TestDatabase, fresh_database, server};
 use workbook_tests::{
     LessonCommand, Run, ServerKind, TestResult, as_in_the_book, assert_matches_snapshot,
     server_kind, workspace_root,
@@ -22,8 +24,8 @@ fn captured_dir() -> PathBuf {
 /// `.mariadb.txt`), or writes it there with `WORKBOOK_BLESS=1`.
 fn assert_matches_captured(name: &str, text: &str) {
     let fresh = as_in_the_book(text.trim_end()) + "\n";
-    // Whether the URL had a password depends on the server the tests use, and the host the
-    // server saw us come from on how it runs (loopback, a Docker bridge).
+    // Whether the URL had a password depends on the server the tests use, and the host
+    // the server saw us come from on how it runs (loopback, a Docker bridge).
     let extra = [
         (r"://(\w+):\*\*\*@", "://$1@"),
         (r"'(\w+)'@'[^']*'", "'$1'@'<host>'"),
@@ -31,7 +33,8 @@ fn assert_matches_captured(name: &str, text: &str) {
     assert_matches_snapshot(&captured_dir(), name, &fresh, &fresh, &extra);
 }
 
-/// Runs lesson 1 with `url` as `DATABASE_URL`; it must fail with exit code 1, without a panic.
+/// Runs lesson 1 with `url` as `DATABASE_URL`; it must fail with exit code 1, without a
+/// panic.
 fn lesson_1_with(url: &str) -> Run {
     let run = LessonCommand::new("lesson-1", Some(url))
         .time_limit(Duration::from_secs(30))
@@ -137,20 +140,19 @@ async fn an_emoji_in_a_latin1_table_is_refused_and_captured() -> TestResult {
 
 #[tokio::test]
 async fn a_unique_violation_is_captured_with_its_kind() -> TestResult {
-    let db = fresh_database("trouble_unique").await?;
-    let pool = workbook::connect(&db.url).await?;
-    workbook::migrate(&pool).await?;
+    let t = TestDatabase::migrated("trouble_unique").await?;
     let err = sqlx::query("INSERT INTO customers (name, job) VALUES (?, ?)")
         .bind("Lynn")
         .bind("Frontend Developer")
-        .execute(&pool)
+        .execute(&t.pool)
         .await
         .expect_err("the seed row already has the name Lynn");
     let db_err = err.as_database_error().expect("the server refused it");
     assert!(db_err.is_unique_violation());
-    let lynns: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE name = 'Lynn'")
-        .fetch_one(&pool)
-        .await?;
+    let lynns: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE name = 'Lynn'")
+            .fetch_one(&t.pool)
+            .await?;
     assert_eq!(lynns, 1);
     let shown = format!(
         "{err}\nkind: {:?}\nis_unique_violation: {}",
@@ -158,7 +160,7 @@ async fn a_unique_violation_is_captured_with_its_kind() -> TestResult {
         db_err.is_unique_violation()
     );
     assert_matches_captured("unique-violation", &shown);
-    pool.close().await;
+    t.pool.close().await;
     Ok(())
 }
 
@@ -166,9 +168,11 @@ async fn a_unique_violation_is_captured_with_its_kind() -> TestResult {
 async fn a_deadlock_between_two_transactions_is_captured() -> TestResult {
     let db = fresh_database("trouble_deadlock").await?;
     let pool = workbook::connect(&db.url).await?;
-    sqlx::query("CREATE TABLE accounts (id INT PRIMARY KEY, balance INT NOT NULL) ENGINE=InnoDB")
-        .execute(&pool)
-        .await?;
+    sqlx::query(
+        "CREATE TABLE accounts (id INT PRIMARY KEY, balance INT NOT NULL) ENGINE=InnoDB",
+    )
+    .execute(&pool)
+    .await?;
     sqlx::query("INSERT INTO accounts VALUES (1, 100), (2, 100)")
         .execute(&pool)
         .await?;
@@ -186,9 +190,10 @@ async fn a_deadlock_between_two_transactions_is_captured() -> TestResult {
         .execute(&mut *tb)
         .await?;
     let waiter = tokio::spawn(async move {
-        let result = sqlx::query("UPDATE accounts SET balance = balance + 10 WHERE id = 2")
-            .execute(&mut *ta)
-            .await;
+        let result =
+            sqlx::query("UPDATE accounts SET balance = balance + 10 WHERE id = 2")
+                .execute(&mut *ta)
+                .await;
         (ta, result)
     });
     // Wait until A really waits for B's lock (not a timing guess: the server says so).
@@ -228,9 +233,10 @@ async fn a_deadlock_between_two_transactions_is_captured() -> TestResult {
         other => panic!("expected exactly one deadlock victim, got {other:?}"),
     };
     assert_eq!(mysql_number(&err), Some(1213), "{err}");
-    let total: i64 = sqlx::query_scalar("SELECT CAST(SUM(balance) AS SIGNED) FROM accounts")
-        .fetch_one(&pool)
-        .await?;
+    let total: i64 =
+        sqlx::query_scalar("SELECT CAST(SUM(balance) AS SIGNED) FROM accounts")
+            .fetch_one(&pool)
+            .await?;
     assert_eq!(
         total, 200,
         "the winner moved 10 both ways; the victim changed nothing"
@@ -268,7 +274,8 @@ async fn a_pool_with_no_free_connection_times_out_and_is_captured() -> TestResul
 #[test]
 fn the_troubleshooting_page_shows_every_capture() {
     let page =
-        std::fs::read_to_string(workspace_root().join("book/src/troubleshooting.md")).unwrap();
+        std::fs::read_to_string(workspace_root().join("book/src/troubleshooting.md"))
+            .unwrap();
     let mut missing = Vec::new();
     for entry in std::fs::read_dir(captured_dir()).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -311,8 +318,8 @@ async fn a_password_login_without_tls_is_refused_on_mysql_and_captured() -> Test
         .await?;
     admin.close().await?;
     assert!(!run.stderr.contains("s3cret-pw"), "{}", run.stderr);
-    // NOTE: only MySQL's caching_sha2_password needs TLS or RSA for a first login; MariaDB's
-    // mysql_native_password logs in over plain TCP.
+    // NOTE: only MySQL's caching_sha2_password needs TLS or RSA for a first login;
+    // MariaDB's mysql_native_password logs in over plain TCP.
     match server_kind() {
         ServerKind::MySql => {
             assert_eq!(run.code(), Some(1), "{run:?}");

@@ -13,10 +13,12 @@ async fn migrated(db: &FreshDatabase) -> anyhow::Result<(DbPool, DbConn)> {
     Ok((pool, conn))
 }
 
-/// Ada with two orders, Grace with one, Margaret with none (and the seed row Lynn, with none).
+/// Ada with two orders, Grace with one, Margaret with none (and the seed row Lynn, with
+/// none).
 async fn shop(conn: &mut DbConn) -> anyhow::Result<Vec<Customer>> {
     let customers =
-        lesson_3::seed_customers_with_orders(conn, &["Ada", "Grace", "Margaret"], 0).await?;
+        lesson_3::seed_customers_with_orders(conn, &["Ada", "Grace", "Margaret"], 0)
+            .await?;
     lesson_3::add_order(conn, &customers[0], "keyboard", 8_000).await?;
     lesson_3::add_order(conn, &customers[0], "monitor", 20_000).await?;
     lesson_3::add_order(conn, &customers[1], "compiler", 99).await?;
@@ -36,7 +38,8 @@ async fn exercise_3_1_lists_the_customers_without_orders() -> TestResult {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn exercise_3_2_totals_every_customers_orders_in_at_most_two_statements() -> TestResult {
+async fn exercise_3_2_totals_every_customers_orders_in_at_most_two_statements()
+-> TestResult {
     let db = fresh_database("exercise_3_2").await?;
     let (pool, mut conn) = migrated(&db).await?;
     shop(&mut conn).await?;
@@ -72,7 +75,8 @@ async fn exercise_3_2_totals_every_customers_orders_in_at_most_two_statements() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn exercise_3_3_tells_a_rename_from_a_missing_customer_and_a_taken_name() -> TestResult {
+async fn exercise_3_3_tells_a_rename_from_a_missing_customer_and_a_taken_name()
+-> TestResult {
     let db = fresh_database("exercise_3_3").await?;
     let (pool, mut conn) = migrated(&db).await?;
     let customers = shop(&mut conn).await?;

@@ -6,7 +6,11 @@ use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
 use workbook::fresh_database;
 use workbook_tests::TestResult;
 
-async fn pool_of(url: &str, size: u32, acquire_timeout: Duration) -> anyhow::Result<MySqlPool> {
+async fn pool_of(
+    url: &str,
+    size: u32,
+    acquire_timeout: Duration,
+) -> anyhow::Result<MySqlPool> {
     Ok(MySqlPoolOptions::new()
         .max_connections(size)
         .acquire_timeout(acquire_timeout)
@@ -25,7 +29,8 @@ async fn sleeping_sessions(watcher: &MySqlPool) -> anyhow::Result<i64> {
 }
 
 #[tokio::test]
-async fn exercise_4_1_runs_the_queries_concurrently_but_never_more_than_the_limit() -> TestResult {
+async fn exercise_4_1_runs_the_queries_concurrently_but_never_more_than_the_limit()
+-> TestResult {
     let db = fresh_database("exercise_4_1").await?;
     let pool = pool_of(&db.url, 10, Duration::from_secs(10)).await?;
     let watcher = pool_of(&db.url, 1, Duration::from_secs(10)).await?;
@@ -33,7 +38,8 @@ async fn exercise_4_1_runs_the_queries_concurrently_but_never_more_than_the_limi
         let pool = pool.clone();
         async move { lesson_4::exercises::sleep_with_limit(&pool, 6, 0.4, 3).await }
     });
-    // Count the sleeping sessions on the server while the work runs: a count, not a timing.
+    // Count the sleeping sessions on the server while the work runs: a count, not a
+    // timing.
     let mut peak = 0;
     while !work.is_finished() {
         peak = peak.max(sleeping_sessions(&watcher).await?);
@@ -81,8 +87,13 @@ async fn exercise_4_3_kills_the_query_that_outlives_its_timeout() -> TestResult 
     let db = fresh_database("exercise_4_3").await?;
     let pool = pool_of(&db.url, 3, Duration::from_secs(10)).await?;
     let watcher = pool_of(&db.url, 1, Duration::from_secs(10)).await?;
-    assert!(lesson_4::exercises::sleep_or_kill(&pool, 0.01, Duration::from_secs(5)).await?);
-    assert!(!lesson_4::exercises::sleep_or_kill(&pool, 30.0, Duration::from_millis(200)).await?);
+    assert!(
+        lesson_4::exercises::sleep_or_kill(&pool, 0.01, Duration::from_secs(5)).await?
+    );
+    assert!(
+        !lesson_4::exercises::sleep_or_kill(&pool, 30.0, Duration::from_millis(200))
+            .await?
+    );
     // The 30 s sleep must not go on running on the server.
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut sleeping = sleeping_sessions(&watcher).await?;

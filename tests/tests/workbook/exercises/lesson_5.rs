@@ -1,16 +1,14 @@
 //! Lesson 5's exercises: these fail until the exercises are solved.
 
 use lesson_5::exercises::Renamed;
-use workbook::fresh_database;
+use workbook::{TestDatabase, fresh_database};
 use workbook_tests::TestResult;
 
 async fn customers(
     prefix: &str,
     names: &[&str],
 ) -> anyhow::Result<(workbook::FreshDatabase, sqlx::MySqlPool)> {
-    let db = fresh_database(prefix).await?;
-    let pool = workbook::connect(&db.url).await?;
-    workbook::migrate(&pool).await?;
+    let TestDatabase { db, pool } = TestDatabase::migrated(prefix).await?;
     for name in names {
         sqlx::query("INSERT INTO customers (name, job) VALUES (?, '')")
             .bind(*name)
@@ -55,9 +53,10 @@ async fn exercise_5_2_says_what_a_rename_did() -> TestResult {
     assert_eq!(rename(ada, "Ada").await?, Renamed::Done, "to the same name");
     assert_eq!(rename(ada, "Ada Lovelace").await?, Renamed::Done);
     assert_eq!(rename(-1, "Nobody").await?, Renamed::NoSuchCustomer);
-    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM customers ORDER BY name")
-        .fetch_all(&pool)
-        .await?;
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM customers ORDER BY name")
+            .fetch_all(&pool)
+            .await?;
     assert_eq!(names, ["Ada Lovelace", "Lynn"]);
     pool.close().await;
     Ok(())
@@ -67,9 +66,11 @@ async fn exercise_5_2_says_what_a_rename_did() -> TestResult {
 async fn exercise_5_3_never_oversells_under_concurrency() -> TestResult {
     let db = fresh_database("exercise_5_3").await?;
     let pool = workbook::connect(&db.url).await?;
-    sqlx::query("CREATE TABLE stock (product INT PRIMARY KEY, left_in_stock INT NOT NULL)")
-        .execute(&pool)
-        .await?;
+    sqlx::query(
+        "CREATE TABLE stock (product INT PRIMARY KEY, left_in_stock INT NOT NULL)",
+    )
+    .execute(&pool)
+    .await?;
     sqlx::query("INSERT INTO stock VALUES (1, 7)")
         .execute(&pool)
         .await?;
@@ -86,9 +87,10 @@ async fn exercise_5_3_never_oversells_under_concurrency() -> TestResult {
             granted += 1;
         }
     }
-    let left: i32 = sqlx::query_scalar("SELECT left_in_stock FROM stock WHERE product = 1")
-        .fetch_one(&pool)
-        .await?;
+    let left: i32 =
+        sqlx::query_scalar("SELECT left_in_stock FROM stock WHERE product = 1")
+            .fetch_one(&pool)
+            .await?;
     assert_eq!((granted, left), (7, 0));
     assert!(!lesson_5::exercises::reserve(&pool, 1, 1).await?);
     assert!(

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use sqlx::Connection;
-use workbook::fresh_database;
+use workbook::TestDatabase;
 use workbook_tests::TestResult;
 
 #[test]
@@ -11,16 +11,15 @@ fn exercise_6_1_finds_the_minimum_and_the_median_of_unsorted_runs() {
     let ms = Duration::from_millis;
     let odd = lesson_6::exercises::min_and_median(&[ms(30), ms(10), ms(20)]).ok();
     assert_eq!(odd, Some((ms(10), ms(20))));
-    let even = lesson_6::exercises::min_and_median(&[ms(40), ms(10), ms(30), ms(20)]).ok();
+    let even =
+        lesson_6::exercises::min_and_median(&[ms(40), ms(10), ms(30), ms(20)]).ok();
     assert_eq!(even, Some((ms(10), ms(25))));
     assert!(lesson_6::exercises::min_and_median(&[]).is_err());
 }
 
 #[tokio::test]
 async fn exercise_6_2_shows_that_sqlx_prepares_a_repeated_query_once() -> TestResult {
-    let db = fresh_database("exercise_6_2").await?;
-    let pool = workbook::connect(&db.url).await?;
-    workbook::migrate(&pool).await?;
+    let TestDatabase { db, pool } = TestDatabase::migrated("exercise_6_2").await?;
     sqlx::query("INSERT INTO bench_customers (name) VALUES ('Ada'), ('Grace')")
         .execute(&pool)
         .await?;
@@ -37,26 +36,24 @@ async fn exercise_6_2_shows_that_sqlx_prepares_a_repeated_query_once() -> TestRe
 
 #[tokio::test]
 async fn exercise_6_3_inserts_in_chunks_with_one_statement_per_chunk() -> TestResult {
-    let db = fresh_database("exercise_6_3").await?;
-    let pool = workbook::connect(&db.url).await?;
-    workbook::migrate(&pool).await?;
+    let t = TestDatabase::migrated("exercise_6_3").await?;
     let names: Vec<String> = (1..=25).map(|i| format!("chunked-{i:02}")).collect();
     assert!(
-        lesson_6::exercises::insert_in_chunks(&pool, &names, 0)
+        lesson_6::exercises::insert_in_chunks(&t.pool, &names, 0)
             .await
             .is_err()
     );
-    let statements = lesson_6::exercises::insert_in_chunks(&pool, &names, 10).await?;
+    let statements = lesson_6::exercises::insert_in_chunks(&t.pool, &names, 10).await?;
     assert_eq!(statements, 3);
     let stored: Vec<(String, Option<String>)> =
         sqlx::query_as("SELECT name, job FROM bench_customers ORDER BY name")
-            .fetch_all(&pool)
+            .fetch_all(&t.pool)
             .await?;
     let want: Vec<(String, Option<String>)> = names
         .iter()
         .map(|n| (n.clone(), Some(String::new())))
         .collect();
     assert_eq!(stored, want);
-    pool.close().await;
+    t.pool.close().await;
     Ok(())
 }

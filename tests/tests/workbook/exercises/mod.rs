@@ -1,5 +1,6 @@
-//! The exercises at the end of each chapter. They fail until solved, so they run only with the
-//! `exercises` feature: `just exercise N`. CI runs them with `solutions`, which solves them.
+//! The exercises at the end of each chapter. They fail until solved, so they run only
+//! with the `exercises` feature: `just exercise N`. CI runs them with `solutions`, which
+//! solves them.
 
 mod lesson_1;
 mod lesson_2;
