@@ -1,14 +1,16 @@
-//! Lesson 5: transactions and failures — what goes wrong, and how a Rust data layer survives it.
+//! Lesson 5: transactions and failures — what goes wrong, and how a Rust data layer
+//! survives it.
 //!
-//! Each step is a scenario that runs for real and returns a report of its figures: operations,
-//! errors by kind, retries, and the final state against what was expected. `main.rs` prints the
-//! reports; the tests assert on their fields with smaller counts.
+//! Each step is a scenario that runs for real and returns a report of its figures:
+//! operations, errors by kind, retries, and the final state against what was expected.
+//! `main.rs` prints the reports; the tests assert on their fields with smaller counts.
 //!
-//! The lesson works in tables of its own, all named `lesson5_*`, which it creates and drops; it
-//! touches the article's `customers` and `orders` only to add rows and delete exactly those.
+//! The lesson works in tables of its own, all named `lesson5_*`, which it creates and
+//! drops; it touches the article's `customers` and `orders` only to add rows and delete
+//! exactly those.
 
-// The exercises at the end of the chapter. With the `solutions` feature, the worked answers
-// stand in their place, so that CI can check that every exercise is solvable.
+// The exercises at the end of the chapter. With the `solutions` feature, the worked
+// answers stand in their place, so that CI can check that every exercise is solvable.
 #[cfg(not(feature = "solutions"))]
 pub mod exercises;
 #[cfg(feature = "solutions")]
@@ -31,9 +33,9 @@ use sqlx::mysql::{
 use sqlx::{AssertSqlSafe, Connection, MySqlTransaction, Row};
 use workbook::Server;
 
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 // The lesson's own tables
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 
 /// The tables this lesson creates for itself (and drops at the end). All are `utf8mb4`.
 const TABLES: &[(&str, &str)] = &[
@@ -105,9 +107,9 @@ pub async fn drop_tables(pool: &MySqlPool) -> Result<()> {
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 // Step 1: classifying errors, and duplicates as a typed domain error
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 
 // ANCHOR: failure
 /// What went wrong, in the terms a caller acts on: retry, tell the user, or give up.
@@ -117,10 +119,15 @@ pub enum Failure {
     UniqueViolation,
     /// 1452 (no parent row) or 1451 (the row is still referenced).
     ForeignKeyViolation,
-    /// 1213: InnoDB chose this transaction as a deadlock victim and rolled all of it back.
+    /// 1213: InnoDB chose this transaction as a deadlock victim and rolled all of it
+    /// back.
     Deadlock,
-    /// 1205: a lock wait outlasted `innodb_lock_wait_timeout`; only the statement was undone.
+    /// 1205: a lock wait outlasted `innodb_lock_wait_timeout`; only the statement was
+    /// undone.
     LockWaitTimeout,
+    /// 1020 (MariaDB 11.6.2+): a row this transaction read has changed since; run all
+    /// of it again.
+    RecordChanged,
     /// 1406: a value is longer than its column, under a strict `sql_mode`.
     DataTooLong,
     /// 3024 (MySQL `MAX_EXECUTION_TIME`) or 1969 (MariaDB `max_statement_time`).
@@ -142,8 +149,8 @@ pub fn mysql_error_number(err: &sqlx::Error) -> Option<u16> {
         .map(MySqlDatabaseError::number)
 }
 
-/// Sorts any sqlx error into a [`Failure`]: sqlx's portable [`ErrorKind`] first, then the MySQL
-/// error number for what sqlx does not name.
+/// Sorts any sqlx error into a [`Failure`]: sqlx's portable [`ErrorKind`] first, then the
+/// MySQL error number for what sqlx does not name.
 pub fn classify(err: &sqlx::Error) -> Failure {
     match err {
         sqlx::Error::Database(db) => match db.kind() {
@@ -152,13 +159,16 @@ pub fn classify(err: &sqlx::Error) -> Failure {
             _ => match mysql_error_number(err) {
                 Some(1213) => Failure::Deadlock,
                 Some(1205) => Failure::LockWaitTimeout,
+                // NOTE: MariaDB 11.6.2+ (innodb_snapshot_isolation on) says 1020 where
+                // MySQL and older MariaDB let a read-then-write lose an update.
+                Some(1020) => Failure::RecordChanged,
                 Some(1406) => Failure::DataTooLong,
                 // NOTE: MySQL says 3024 for MAX_EXECUTION_TIME; MariaDB says 1969 for
                 // max_statement_time.
                 Some(3024 | 1969) => Failure::StatementTimeout,
                 Some(1064 | 1136) => Failure::MalformedSql,
-                // NOTE: MySQL 8.0.24+ sends 4031 before closing an idle connection; MariaDB
-                // just closes it, which sqlx reports as an I/O error.
+                // NOTE: MySQL 8.0.24+ sends 4031 before closing an idle connection;
+                // MariaDB just closes it, which sqlx reports as an I/O error.
                 Some(4031) => Failure::ConnectionLost,
                 _ => Failure::Other,
             },
@@ -185,7 +195,9 @@ pub enum CustomerError {
 impl fmt::Display for CustomerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CustomerError::NameTaken(name) => write!(f, "a customer named {name:?} already exists"),
+            CustomerError::NameTaken(name) => {
+                write!(f, "a customer named {name:?} already exists")
+            }
             CustomerError::Database(e) => write!(f, "the database failed: {e}"),
         }
     }
@@ -201,7 +213,11 @@ impl std::error::Error for CustomerError {
 }
 
 /// Adds a customer with sqlx; a duplicate name becomes [`CustomerError::NameTaken`].
-pub async fn add_customer(pool: &MySqlPool, name: &str, job: &str) -> Result<u64, CustomerError> {
+pub async fn add_customer(
+    pool: &MySqlPool,
+    name: &str,
+    job: &str,
+) -> Result<u64, CustomerError> {
     let added = sqlx::query("INSERT INTO customers (name, job) VALUES (?, ?)")
         .bind(name)
         .bind(job)
@@ -209,7 +225,8 @@ pub async fn add_customer(pool: &MySqlPool, name: &str, job: &str) -> Result<u64
         .await;
     match added {
         Ok(done) => Ok(done.last_insert_id()),
-        // `is_unique_violation()` is sqlx's portable test; here it means MySQL error 1062.
+        // `is_unique_violation()` is sqlx's portable test; here it means MySQL error
+        // 1062.
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             Err(CustomerError::NameTaken(name.to_owned()))
         }
@@ -252,7 +269,8 @@ pub mod schema {
 }
 
 // ANCHOR: customer_error_diesel
-/// Adds a customer with diesel-async; a duplicate name becomes [`CustomerError::NameTaken`].
+/// Adds a customer with diesel-async; a duplicate name becomes
+/// [`CustomerError::NameTaken`].
 pub async fn add_customer_diesel(
     conn: &mut diesel_async::AsyncMysqlConnection,
     name: &str,
@@ -451,9 +469,9 @@ async fn remove_ada(pool: &MySqlPool) -> Result<()> {
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 // Step 2: lost updates
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 
 /// How each task adds one to the counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -487,13 +505,18 @@ impl Increment {
 
 // ANCHOR: increments
 /// Adds one to counter `id`, the way `how` says.
-pub async fn increment(pool: &MySqlPool, id: i32, how: Increment) -> Result<(), sqlx::Error> {
+pub async fn increment(
+    pool: &MySqlPool,
+    id: i32,
+    how: Increment,
+) -> Result<(), sqlx::Error> {
     match how {
         Increment::ReadThenWrite | Increment::SelectForUpdate => {
             let select = if how == Increment::SelectForUpdate {
                 "SELECT n FROM lesson5_counter WHERE id = ? FOR UPDATE"
             } else {
-                // Under REPEATABLE READ this reads the transaction's snapshot, and takes no lock.
+                // Under REPEATABLE READ this reads the transaction's snapshot, and takes
+                // no lock.
                 "SELECT n FROM lesson5_counter WHERE id = ?"
             };
             let mut tx = pool.begin().await?;
@@ -582,8 +605,8 @@ pub async fn lost_updates_compared(
     Ok([a, b, c])
 }
 
-/// Step 2: `tasks` tasks each increment one counter `per_task` times, concurrently, on a pool
-/// of ten connections.
+/// Step 2: `tasks` tasks each increment one counter `per_task` times, concurrently, on a
+/// pool of ten connections.
 pub async fn lost_updates(
     url: &str,
     how: Increment,
@@ -597,11 +620,13 @@ pub async fn lost_updates(
         .await
         .map_err(|e| workbook::explain_connect_error(url, &e))?;
     let id = how.counter();
-    sqlx::query("INSERT INTO lesson5_counter (id, n) VALUES (?, 0) ON DUPLICATE KEY UPDATE n = 0")
-        .bind(id)
-        .execute(&pool)
-        .await
-        .context("cannot reset the counter")?;
+    sqlx::query(
+        "INSERT INTO lesson5_counter (id, n) VALUES (?, 0) ON DUPLICATE KEY UPDATE n = 0",
+    )
+    .bind(id)
+    .execute(&pool)
+    .await
+    .context("cannot reset the counter")?;
 
     let mut handles = Vec::new();
     for _ in 0..tasks {
@@ -622,11 +647,12 @@ pub async fn lost_updates(
             *errors.entry(kind).or_default() += n;
         }
     }
-    let final_value: i32 = sqlx::query_scalar("SELECT n FROM lesson5_counter WHERE id = ?")
-        .bind(id)
-        .fetch_one(&pool)
-        .await
-        .context("cannot read the counter")?;
+    let final_value: i32 =
+        sqlx::query_scalar("SELECT n FROM lesson5_counter WHERE id = ?")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .context("cannot read the counter")?;
     pool.close().await;
     Ok(CounterReport {
         how,
@@ -636,9 +662,9 @@ pub async fn lost_updates(
     })
 }
 
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 // Step 3: deadlocks, lock-wait timeouts, and retrying the whole transaction
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 
 // ANCHOR: retry_policy
 /// How often, and how patiently, [`with_retry`] re-runs a transaction.
@@ -663,9 +689,9 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The pause before attempt `failures + 1`: "full jitter", a random time between zero and
-    /// a ceiling that doubles with each failure, capped. The randomness keeps two transactions
-    /// that just deadlocked from colliding again in lockstep.
+    /// The pause before attempt `failures + 1`: "full jitter", a random time between zero
+    /// and a ceiling that doubles with each failure, capped. The randomness keeps two
+    /// transactions that just deadlocked from colliding again in lockstep.
     pub fn delay(&self, failures: u32) -> Duration {
         let doubling = 1u32 << failures.saturating_sub(1).min(16);
         let ceiling = self.base_delay.saturating_mul(doubling).min(self.max_delay);
@@ -675,9 +701,9 @@ impl RetryPolicy {
 }
 
 /// True for the errors after which re-running the whole transaction can succeed: deadlock
-/// (1213) and lock-wait timeout (1205).
+/// (1213), lock-wait timeout (1205), and MariaDB 11.6.2+'s "record has changed" (1020).
 pub fn is_retryable(err: &sqlx::Error) -> bool {
-    matches!(mysql_error_number(err), Some(1213 | 1205))
+    matches!(mysql_error_number(err), Some(1213 | 1205 | 1020))
 }
 // ANCHOR_END: retry_policy
 
@@ -691,19 +717,22 @@ pub struct Retried<T> {
 }
 
 // ANCHOR: with_retry
-/// Runs `body` in a transaction and commits it; on a deadlock or a lock-wait timeout, rolls
-/// the whole transaction back and runs `body` again from the start, after a jittered pause.
+/// Runs `body` in a transaction and commits it; on a deadlock or a lock-wait timeout,
+/// rolls the whole transaction back and runs `body` again from the start, after a
+/// jittered pause.
 ///
-/// `body` gets the transaction and must do all of its work through it, so that every attempt
-/// re-reads what it depends on. It may run several times: keep side effects (emails, HTTP
-/// calls) out of it.
+/// `body` gets the transaction and must do all of its work through it, so that every
+/// attempt re-reads what it depends on. It may run several times: keep side effects
+/// (emails, HTTP calls) out of it.
 pub async fn with_retry<T, F>(
     pool: &MySqlPool,
     policy: RetryPolicy,
     mut body: F,
 ) -> Result<Retried<T>, sqlx::Error>
 where
-    F: for<'t> FnMut(&'t mut MySqlTransaction<'static>) -> BoxFuture<'t, Result<T, sqlx::Error>>,
+    F: for<'t> FnMut(
+        &'t mut MySqlTransaction<'static>,
+    ) -> BoxFuture<'t, Result<T, sqlx::Error>>,
 {
     let mut retried = Vec::new();
     loop {
@@ -711,15 +740,19 @@ where
         let outcome = match body(&mut tx).await {
             Ok(value) => tx.commit().await.map(|()| value),
             Err(e) => {
-                // After 1213 InnoDB has already rolled back; after 1205 only the statement was
-                // undone, and this releases the locks that the earlier statements still hold.
+                // After 1213 InnoDB has already rolled back; after 1205 only the
+                // statement was undone, and this releases the locks that the earlier
+                // statements still hold.
                 tx.rollback().await?;
                 Err(e)
             }
         };
         match outcome {
             Ok(value) => return Ok(Retried { value, retried }),
-            Err(e) if is_retryable(&e) && (retried.len() as u32) + 1 < policy.max_attempts => {
+            Err(e)
+                if is_retryable(&e)
+                    && (retried.len() as u32) + 1 < policy.max_attempts =>
+            {
                 retried.extend(mysql_error_number(&e));
                 tokio::time::sleep(policy.delay(retried.len() as u32)).await;
             }
@@ -742,8 +775,8 @@ pub async fn transfer(
         .bind(from)
         .execute(&mut *tx)
         .await?;
-    // A moment between the two locks, as real work would take: it lets the task running the
-    // opposite transfer take its first lock, so that both wait for each other.
+    // A moment between the two locks, as real work would take: it lets the task running
+    // the opposite transfer take its first lock, so that both wait for each other.
     tokio::time::sleep(Duration::from_millis(1)).await;
     sqlx::query("UPDATE lesson5_accounts SET balance = balance + ? WHERE id = ?")
         .bind(amount)
@@ -793,13 +826,17 @@ impl fmt::Display for DeadlockReport {
         write!(
             f,
             "balances: {} and {} (expected {} and {})",
-            self.balances.0, self.balances.1, self.expected_balances.0, self.expected_balances.1
+            self.balances.0,
+            self.balances.1,
+            self.expected_balances.0,
+            self.expected_balances.1
         )
     }
 }
 
-/// Step 3: two tasks transfer between accounts 1 and 2 in opposite order, `rounds` times each,
-/// through [`with_retry`]. Task A moves 1 from account 1 to 2; task B moves 2 from 2 to 1.
+/// Step 3: two tasks transfer between accounts 1 and 2 in opposite order, `rounds` times
+/// each, through [`with_retry`]. Task A moves 1 from account 1 to 2; task B moves 2 from
+/// 2 to 1.
 pub async fn opposite_transfers(
     url: &str,
     rounds: u32,
@@ -863,16 +900,18 @@ pub async fn opposite_transfers(
         committed_by_task.push(i32::try_from(committed)?);
         report.committed += committed;
         report.deadlocks += numbers.iter().filter(|n| **n == 1213).count() as u64;
-        report.lock_wait_timeouts += numbers.iter().filter(|n| **n == 1205).count() as u64;
+        report.lock_wait_timeouts +=
+            numbers.iter().filter(|n| **n == 1205).count() as u64;
         report.max_retries = report.max_retries.max(max_retries);
         for (kind, n) in failed {
             *report.failed.entry(kind).or_default() += n;
         }
     }
-    let balances: Vec<i32> = sqlx::query_scalar("SELECT balance FROM lesson5_accounts ORDER BY id")
-        .fetch_all(&pool)
-        .await
-        .context("cannot read the balances")?;
+    let balances: Vec<i32> =
+        sqlx::query_scalar("SELECT balance FROM lesson5_accounts ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .context("cannot read the balances")?;
     report.balances = (
         balances.first().copied().unwrap_or_default(),
         balances.get(1).copied().unwrap_or_default(),
@@ -893,7 +932,8 @@ pub struct Provoked {
     pub number: Option<u16>,
     /// How [`classify`] sorted it.
     pub failure: Failure,
-    /// What the failed transaction still saw of its own earlier write (lock-wait timeout only).
+    /// What the failed transaction still saw of its own earlier write (lock-wait timeout
+    /// only).
     pub earlier_write_survived: Option<bool>,
 }
 
@@ -903,8 +943,8 @@ async fn connect_one(url: &str) -> Result<MySqlConnection> {
         .map_err(|e| workbook::explain_connect_error(url, &e))
 }
 
-/// Step 3: one deadlock, provoked on purpose with two connections that each lock one account
-/// and then ask for the other's.
+/// Step 3: one deadlock, provoked on purpose with two connections that each lock one
+/// account and then ask for the other's.
 pub async fn provoke_deadlock(url: &str) -> Result<Provoked> {
     let mut a = connect_one(url).await?;
     let mut b = connect_one(url).await?;
@@ -925,7 +965,8 @@ pub async fn provoke_deadlock(url: &str) -> Result<Provoked> {
         .await?;
     // A waits for B's row; then B asks for A's row, and InnoDB sees the cycle at once.
     let a_waits =
-        sqlx::query("UPDATE lesson5_accounts SET balance = balance WHERE id = 2").execute(&mut *ta);
+        sqlx::query("UPDATE lesson5_accounts SET balance = balance WHERE id = 2")
+            .execute(&mut *ta);
     let b_closes_the_cycle = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
         sqlx::query("UPDATE lesson5_accounts SET balance = balance WHERE id = 1")
@@ -935,7 +976,9 @@ pub async fn provoke_deadlock(url: &str) -> Result<Provoked> {
     let (ra, rb) = tokio::join!(a_waits, b_closes_the_cycle);
     let victim = match (ra, rb) {
         (Err(e), _) | (_, Err(e)) => e,
-        (Ok(_), Ok(_)) => bail!("no deadlock happened, although both transactions crossed"),
+        (Ok(_), Ok(_)) => {
+            bail!("no deadlock happened, although both transactions crossed")
+        }
     };
     ta.rollback().await.ok();
     tb.rollback().await.ok();
@@ -949,8 +992,9 @@ pub async fn provoke_deadlock(url: &str) -> Result<Provoked> {
     })
 }
 
-/// Step 3: one lock-wait timeout, provoked on purpose. B updates account 2, then waits for
-/// account 1, which A holds, for one second (a session setting on B's own connection).
+/// Step 3: one lock-wait timeout, provoked on purpose. B updates account 2, then waits
+/// for account 1, which A holds, for one second (a session setting on B's own
+/// connection).
 pub async fn provoke_lock_wait_timeout(url: &str) -> Result<Provoked> {
     let mut a = connect_one(url).await?;
     let mut b = connect_one(url).await?;
@@ -970,22 +1014,25 @@ pub async fn provoke_lock_wait_timeout(url: &str) -> Result<Provoked> {
         .execute(&mut *ta)
         .await?;
     let mut tb = b.begin().await?;
-    let before: i32 = sqlx::query_scalar("SELECT balance FROM lesson5_accounts WHERE id = 2")
-        .fetch_one(&mut *tb)
-        .await?;
+    let before: i32 =
+        sqlx::query_scalar("SELECT balance FROM lesson5_accounts WHERE id = 2")
+            .fetch_one(&mut *tb)
+            .await?;
     sqlx::query("UPDATE lesson5_accounts SET balance = balance + 5 WHERE id = 2")
         .execute(&mut *tb)
         .await?;
-    let waited = sqlx::query("UPDATE lesson5_accounts SET balance = balance + 5 WHERE id = 1")
-        .execute(&mut *tb)
-        .await;
+    let waited =
+        sqlx::query("UPDATE lesson5_accounts SET balance = balance + 5 WHERE id = 1")
+            .execute(&mut *tb)
+            .await;
     let Err(err) = waited else {
         bail!("B's update did not wait for A's lock");
     };
     // Still inside B's transaction: is B's first update still there?
-    let seen: i32 = sqlx::query_scalar("SELECT balance FROM lesson5_accounts WHERE id = 2")
-        .fetch_one(&mut *tb)
-        .await?;
+    let seen: i32 =
+        sqlx::query_scalar("SELECT balance FROM lesson5_accounts WHERE id = 2")
+            .fetch_one(&mut *tb)
+            .await?;
     tb.rollback().await?;
     ta.rollback().await?;
     a.close().await.ok();
@@ -1008,18 +1055,20 @@ pub async fn rollback_on_timeout(pool: &MySqlPool) -> Result<bool> {
     Ok(on != 0)
 }
 
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 // Step 4: cancellation
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 
 // ANCHOR: guarded_pool
-/// A pool of `size` connections whose connections are never handed out inside a transaction.
+/// A pool of `size` connections whose connections are never handed out inside a
+/// transaction.
 ///
-/// When a `begin()` is cancelled after `BEGIN` went to the server but before its reply came
-/// back, sqlx has not counted the transaction yet, so nothing rolls it back: the connection
-/// returns to the pool with a transaction open, and the next user's "autocommit" statements
-/// land in it. `after_release` runs on every connection going back to the pool; a `ROLLBACK`
-/// there ends any such leftover (outside a transaction it does nothing), for one round trip.
+/// When a `begin()` is cancelled after `BEGIN` went to the server but before its reply
+/// came back, sqlx has not counted the transaction yet, so nothing rolls it back: the
+/// connection returns to the pool with a transaction open, and the next user's
+/// "autocommit" statements land in it. `after_release` runs on every connection going
+/// back to the pool; a `ROLLBACK` there ends any such leftover (outside a transaction it
+/// does nothing), for one round trip.
 pub async fn guarded_pool(url: &str, size: u32) -> Result<MySqlPool> {
     MySqlPoolOptions::new()
         .max_connections(size)
@@ -1030,12 +1079,15 @@ pub async fn guarded_pool(url: &str, size: u32) -> Result<MySqlPool> {
         .map_err(|e| workbook::explain_connect_error(url, &e))
 }
 
-/// The guard itself: `ROLLBACK`, then a check that the connection is in step with the server,
-/// all within a second. A future cancelled halfway through reading a reply can leave unread
-/// replies behind, and the next statement would read an old answer as its own. So the guard
-/// asks for a random number: the wrong one back, or none within the second, and the connection
-/// is given up: the error makes sqlx close it, and open a new one when needed.
-pub async fn roll_back_leftovers(conn: &mut MySqlConnection) -> Result<bool, sqlx::Error> {
+/// The guard itself: `ROLLBACK`, then a check that the connection is in step with the
+/// server, all within a second. A future cancelled halfway through reading a reply can
+/// leave unread replies behind, and the next statement would read an old answer as its
+/// own. So the guard asks for a random number: the wrong one back, or none within the
+/// second, and the connection is given up: the error makes sqlx close it, and open a new
+/// one when needed.
+pub async fn roll_back_leftovers(
+    conn: &mut MySqlConnection,
+) -> Result<bool, sqlx::Error> {
     let token: u32 = rand::random();
     let check = async {
         sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await?;
@@ -1058,8 +1110,8 @@ pub async fn roll_back_leftovers(conn: &mut MySqlConnection) -> Result<bool, sql
 }
 // ANCHOR_END: guarded_pool
 
-/// The connections a pool opened, recorded by an `after_connect` hook, so that the check for
-/// open transactions looks at exactly the lesson's own connections.
+/// The connections a pool opened, recorded by an `after_connect` hook, so that the check
+/// for open transactions looks at exactly the lesson's own connections.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectionIds(Arc<Mutex<Vec<u64>>>);
 
@@ -1101,8 +1153,9 @@ async fn pool_of_one(
 
 /// Open InnoDB transactions of the connections in `ids`, seen from a separate connection.
 pub async fn open_transactions(url: &str, ids: &[u64]) -> Result<i64> {
-    // NOTE: InnoDB serves information_schema.innodb_trx from a cache that it refreshes only
-    // when nobody has read it for 0.1 s, so a read right after another can miss a transaction.
+    // NOTE: InnoDB serves information_schema.innodb_trx from a cache that it refreshes
+    // only when nobody has read it for 0.1 s, so a read right after another can miss a
+    // transaction.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut observer = connect_one(url).await?;
     let mut open = 0i64;
@@ -1123,10 +1176,11 @@ pub async fn open_transactions(url: &str, ids: &[u64]) -> Result<i64> {
 /// How the rounds of step 4 treat a timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnTimeout {
-    /// `tokio::time::timeout` around the transaction: the future is dropped wherever it is.
+    /// `tokio::time::timeout` around the transaction: the future is dropped wherever it
+    /// is.
     DropTheFuture,
-    /// The transaction runs in its own task; the timeout only stops the waiting for it, and the
-    /// work finishes (and reports) on its own.
+    /// The transaction runs in its own task; the timeout only stops the waiting for it,
+    /// and the work finishes (and reports) on its own.
     DetachTheWork,
 }
 
@@ -1150,8 +1204,8 @@ pub async fn insert_in_transaction(
         .execute(&mut *tx)
         .await?;
     stage.store(STAGE_COMMIT, Ordering::Relaxed);
-    // If the timeout fires during this await, the COMMIT may already be on the server: the
-    // outcome is unknown to us until we look.
+    // If the timeout fires during this await, the COMMIT may already be on the server:
+    // the outcome is unknown to us until we look.
     tx.commit().await
 }
 // ANCHOR_END: one_round
@@ -1248,9 +1302,9 @@ impl fmt::Display for CancellationReport {
     }
 }
 
-/// Step 4: `rounds` rounds of begin / insert / commit on a guarded pool of one connection,
-/// each under a random timeout of 0 to `max_timeout`; then the rows are reconciled with what
-/// each round was told.
+/// Step 4: `rounds` rounds of begin / insert / commit on a guarded pool of one
+/// connection, each under a random timeout of 0 to `max_timeout`; then the rows are
+/// reconciled with what each round was told.
 pub async fn cancellation(
     url: &str,
     rounds: u32,
@@ -1275,7 +1329,8 @@ pub async fn cancellation(
     }
     let mut told = Vec::new();
     // A round whose caller gave up waiting, still running. The next round first waits for
-    // it: detached work must still be bounded, or a slow server gathers an ever longer queue.
+    // it: detached work must still be bounded, or a slow server gathers an ever longer
+    // queue.
     let mut late: Option<(i32, tokio::task::JoinHandle<Result<(), sqlx::Error>>)> = None;
     let mut late_ok = BTreeSet::new();
     let mut report = CancellationReport {
@@ -1298,7 +1353,12 @@ pub async fn cancellation(
         let outcome = match on_timeout {
             OnTimeout::DropTheFuture => {
                 let stage = AtomicU8::new(STAGE_BEGIN);
-                match tokio::time::timeout(budget, insert_in_transaction(&pool, k, &stage)).await {
+                match tokio::time::timeout(
+                    budget,
+                    insert_in_transaction(&pool, k, &stage),
+                )
+                .await
+                {
                     Ok(Ok(())) => {
                         report.acknowledged += 1;
                         Told::Acknowledged
@@ -1368,24 +1428,25 @@ pub async fn cancellation(
     report.late_committed = u32::try_from(late_ok.len())?;
 
     // The pool must still serve; this also waits until its one connection is back.
-    let present: Vec<i32> = match sqlx::query_scalar("SELECT k FROM lesson5_events ORDER BY k")
-        .fetch_all(&pool)
-        .await
-    {
-        Ok(rows) => {
-            report.pool_serves = true;
-            rows
-        }
-        Err(_) => {
-            let mut fresh = connect_one(url).await?;
-            let rows = sqlx::query_scalar("SELECT k FROM lesson5_events ORDER BY k")
-                .fetch_all(&mut fresh)
-                .await
-                .context("cannot read the events")?;
-            fresh.close().await.ok();
-            rows
-        }
-    };
+    let present: Vec<i32> =
+        match sqlx::query_scalar("SELECT k FROM lesson5_events ORDER BY k")
+            .fetch_all(&pool)
+            .await
+        {
+            Ok(rows) => {
+                report.pool_serves = true;
+                rows
+            }
+            Err(_) => {
+                let mut fresh = connect_one(url).await?;
+                let rows = sqlx::query_scalar("SELECT k FROM lesson5_events ORDER BY k")
+                    .fetch_all(&mut fresh)
+                    .await
+                    .context("cannot read the events")?;
+                fresh.close().await.ok();
+                rows
+            }
+        };
     let present: BTreeSet<i32> = present.into_iter().collect();
     report.rows = u32::try_from(present.len())?;
     for (k, outcome) in told.iter().enumerate() {
@@ -1400,8 +1461,8 @@ pub async fn cancellation(
         }
     }
     report.open_transactions = open_transactions(url, &ids.get()).await?;
-    // NOTE: on a busy server we saw `close()` wait forever after these cancelled rounds: a
-    // connection was never given back. Bound it, and say so.
+    // NOTE: on a busy server we saw `close()` wait forever after these cancelled rounds:
+    // a connection was never given back. Bound it, and say so.
     report.close_hung = tokio::time::timeout(Duration::from_secs(5), pool.close())
         .await
         .is_err();
@@ -1440,11 +1501,12 @@ impl fmt::Display for CancelledBegin {
 }
 
 // ANCHOR: cancelled_begin
-/// Cancels a `begin()` after the server got `BEGIN` but before its reply came back, then runs
-/// an autocommit `INSERT` on the same pooled connection and looks at it from another one.
+/// Cancels a `begin()` after the server got `BEGIN` but before its reply came back, then
+/// runs an autocommit `INSERT` on the same pooled connection and looks at it from another
+/// one.
 pub async fn cancelled_begin(url: &str, guarded: bool) -> Result<CancelledBegin> {
-    // The pool talks to the server through a proxy that can hold the server's replies, so the
-    // cancellation lands at the same moment on every run.
+    // The pool talks to the server through a proxy that can hold the server's replies, so
+    // the cancellation lands at the same moment on every run.
     let options: MySqlConnectOptions = url.parse()?;
     let upstream = tokio::net::lookup_host((options.get_host(), options.get_port()))
         .await?
@@ -1473,13 +1535,15 @@ pub async fn cancelled_begin(url: &str, guarded: bool) -> Result<CancelledBegin>
         .context("cannot insert the event")?;
     let open = open_transactions(url, &ids.get()).await?;
     let mut observer = connect_one(url).await?;
-    let visible: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lesson5_events WHERE k = -1")
-        .fetch_one(&mut observer)
-        .await?;
+    let visible: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM lesson5_events WHERE k = -1")
+            .fetch_one(&mut observer)
+            .await?;
     pool.close().await;
-    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lesson5_events WHERE k = -1")
-        .fetch_one(&mut observer)
-        .await?;
+    let kept: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM lesson5_events WHERE k = -1")
+            .fetch_one(&mut observer)
+            .await?;
     sqlx::query("DELETE FROM lesson5_events WHERE k = -1")
         .execute(&mut observer)
         .await?;
@@ -1493,9 +1557,9 @@ pub async fn cancelled_begin(url: &str, guarded: bool) -> Result<CancelledBegin>
 }
 // ANCHOR_END: cancelled_begin
 
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 // Step 5: a server restart under load
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 
 /// What the load saw while the server was killed and restarted.
 #[derive(Debug, Clone, Default)]
@@ -1560,8 +1624,9 @@ struct Request {
 
 // ANCHOR: restart_pool
 /// The pool for a service that must ride out restarts: a short acquire timeout, so that
-/// requests fail fast while the server is down instead of piling up, and a ping before each
-/// acquire (sqlx's default), so that connections the restart killed are replaced, not used.
+/// requests fail fast while the server is down instead of piling up, and a ping before
+/// each acquire (sqlx's default), so that connections the restart killed are replaced,
+/// not used.
 pub async fn resilient_pool(url: &str, size: u32) -> Result<MySqlPool> {
     MySqlPoolOptions::new()
         .max_connections(size)
@@ -1573,12 +1638,13 @@ pub async fn resilient_pool(url: &str, size: u32) -> Result<MySqlPool> {
 }
 // ANCHOR_END: restart_pool
 
-/// Step 5: `workers` tasks insert rows steadily; after `before`, the server is killed (as a
-/// crash would), left down for `down`, restarted on the same port and data directory, and the
-/// load goes on for `after` past the first success.
+/// Step 5: `workers` tasks insert rows steadily; after `before`, the server is killed (as
+/// a crash would), left down for `down`, restarted on the same port and data directory,
+/// and the load goes on for `after` past the first success.
 ///
 /// Only for a server the workbook started (a local one or a container): the shared
-/// `workbook::server().await?`, or a private one from `Server::start_private` in an `Arc`.
+/// `workbook::server().await?`, or a private one from `Server::start_private` in an
+/// `Arc`.
 pub async fn server_restart<S>(
     server: S,
     url: &str,
@@ -1604,7 +1670,8 @@ where
         handles.push(tokio::spawn(async move {
             let mut seen = Vec::new();
             while !stop.load(Ordering::Relaxed) {
-                let key = i64::try_from(next_key.fetch_add(1, Ordering::Relaxed)).unwrap_or(-1);
+                let key =
+                    i64::try_from(next_key.fetch_add(1, Ordering::Relaxed)).unwrap_or(-1);
                 let started = Instant::now();
                 let outcome = sqlx::query("INSERT INTO lesson5_load (k) VALUES (?)")
                     .bind(key)
@@ -1630,8 +1697,8 @@ where
         .await
         .context("the task that kills the server failed")?
         .context("cannot kill the server")?;
-    // The server is surely down from here: stopping a container takes a moment, and requests
-    // started during that moment may still succeed.
+    // The server is surely down from here: stopping a container takes a moment, and
+    // requests started during that moment may still succeed.
     let killed_at = Instant::now();
     tokio::time::sleep(down).await;
     let restarting = Instant::now();
@@ -1663,7 +1730,8 @@ where
 
     let recovered_at = requests
         .iter()
-        // Started after the kill: a request in flight at the kill may still have succeeded.
+        // Started after the kill: a request in flight at the kill may still have
+        // succeeded.
         .filter(|r| r.started > killed_at && r.outcome.is_ok())
         .map(|r| r.finished)
         .min()
@@ -1702,9 +1770,9 @@ where
     Ok(report)
 }
 
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 // Step 6: stale connections
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 
 /// What 100 queries after an idle spell did on each pool.
 #[derive(Debug, Clone)]
@@ -1755,8 +1823,9 @@ impl fmt::Display for StaleReport {
 }
 
 // ANCHOR: stale_pools
-/// Three pools of `size`: with neither guard, with a ping before each acquire, and with idle
-/// connections retired before the server's `wait_timeout` (2 s in this step) closes them.
+/// Three pools of `size`: with neither guard, with a ping before each acquire, and with
+/// idle connections retired before the server's `wait_timeout` (2 s in this step) closes
+/// them.
 async fn stale_pools(url: &str, size: u32) -> Result<[MySqlPool; 3]> {
     let base = || {
         MySqlPoolOptions::new()
@@ -1786,11 +1855,15 @@ async fn stale_pools(url: &str, size: u32) -> Result<[MySqlPool; 3]> {
 }
 // ANCHOR_END: stale_pools
 
-/// Step 6: sets `wait_timeout` to 2 s server-wide, warms three pools, stays idle for `idle`,
-/// then runs `queries` queries on each; restores `wait_timeout` whatever happens.
+/// Step 6: sets `wait_timeout` to 2 s server-wide, warms three pools, stays idle for
+/// `idle`, then runs `queries` queries on each; restores `wait_timeout` whatever happens.
 ///
 /// Changes a global setting: only for a server the workbook started.
-pub async fn stale_connections(url: &str, idle: Duration, queries: u32) -> Result<StaleReport> {
+pub async fn stale_connections(
+    url: &str,
+    idle: Duration,
+    queries: u32,
+) -> Result<StaleReport> {
     let mut admin = connect_one(url).await?;
     let original: u64 = sqlx::query_scalar("SELECT @@GLOBAL.wait_timeout")
         .fetch_one(&mut admin)
@@ -1853,9 +1926,9 @@ async fn stale_connections_inner(
         .map_err(|_| anyhow::anyhow!("three results expected"))
 }
 
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 // Step 7: hostile input
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 
 /// Pieces that break hand-built SQL: quotes, backslashes, NUL, `LIKE` wildcards, comment
 /// markers, control characters, 4-byte emoji, and an attempt to smuggle in a second row.
@@ -1898,8 +1971,8 @@ const PIECES: &[&str] = &[
 pub const BODY_CHARS: usize = 50;
 
 // ANCHOR: hostile_strings
-/// `n` strings of 0 to 50 characters made of [`PIECES`], the same for the same `seed`. The first
-/// two are the edges: the empty string and 50 four-byte emoji.
+/// `n` strings of 0 to 50 characters made of [`PIECES`], the same for the same `seed`.
+/// The first two are the edges: the empty string and 50 four-byte emoji.
 pub fn hostile_strings(n: usize, seed: u64) -> Vec<String> {
     use rand::rngs::StdRng;
     use rand::seq::IndexedRandom;
@@ -1996,8 +2069,9 @@ pub async fn write_with_sqlx(
     strings: &[String],
 ) -> Result<(), sqlx::Error> {
     for (c, chunk) in strings.chunks(CHUNK).enumerate() {
-        let mut insert =
-            sqlx::QueryBuilder::<sqlx::MySql>::new("INSERT INTO lesson5_strings (via, k, body) ");
+        let mut insert = sqlx::QueryBuilder::<sqlx::MySql>::new(
+            "INSERT INTO lesson5_strings (via, k, body) ",
+        );
         insert.push_values(chunk.iter().enumerate(), |mut row, (i, body)| {
             let k = i32::try_from(c * CHUNK + i).unwrap_or(i32::MAX);
             row.push_bind(via).push_bind(k).push_bind(body.as_str());
@@ -2019,17 +2093,19 @@ enum Strings {
 }
 
 // ANCHOR: write_sea_query
-/// Writes `strings` with sea-query: the builder collects the values, and `build_sqlx` hands them
-/// to sqlx as bind parameters.
+/// Writes `strings` with sea-query: the builder collects the values, and `build_sqlx`
+/// hands them to sqlx as bind parameters.
 pub async fn write_with_sea_query(pool: &MySqlPool, strings: &[String]) -> Result<()> {
     use sea_query::{MysqlQueryBuilder, Query};
     use sea_query_sqlx::SqlxBinder;
 
     for (c, chunk) in strings.chunks(CHUNK).enumerate() {
         let mut insert = Query::insert();
-        insert
-            .into_table(Strings::Table)
-            .columns([Strings::Via, Strings::K, Strings::Body]);
+        insert.into_table(Strings::Table).columns([
+            Strings::Via,
+            Strings::K,
+            Strings::Body,
+        ]);
         for (i, body) in chunk.iter().enumerate() {
             let k = i32::try_from(c * CHUNK + i)?;
             insert.values(["sea-query".into(), k.into(), body.as_str().into()])?;
@@ -2076,16 +2152,22 @@ pub async fn write_with_diesel(
 // ANCHOR_END: write_diesel
 
 // ANCHOR: write_inlined
-/// The control case, never to be copied: each string pasted into the SQL text between quotes.
-pub async fn write_inlined(pool: &MySqlPool, strings: &[String]) -> Result<BTreeMap<Failure, u64>> {
+/// The control case, never to be copied: each string pasted into the SQL text between
+/// quotes.
+pub async fn write_inlined(
+    pool: &MySqlPool,
+    strings: &[String],
+) -> Result<BTreeMap<Failure, u64>> {
     let mut failed: BTreeMap<Failure, u64> = BTreeMap::new();
-    // One transaction around them all, only to spare a disk flush per row; a failed statement
-    // undoes only itself.
+    // One transaction around them all, only to spare a disk flush per row; a failed
+    // statement undoes only itself.
     let mut tx = pool.begin().await?;
     for (k, body) in strings.iter().enumerate() {
-        let sql =
-            format!("INSERT INTO lesson5_strings (via, k, body) VALUES ('inlined', {k}, '{body}')");
-        // `persistent(false)`: ten thousand one-off statements must not fill the statement cache.
+        let sql = format!(
+            "INSERT INTO lesson5_strings (via, k, body) VALUES ('inlined', {k}, '{body}')"
+        );
+        // `persistent(false)`: ten thousand one-off statements must not fill the
+        // statement cache.
         let done = sqlx::query(AssertSqlSafe(sql))
             .persistent(false)
             .execute(&mut *tx)
@@ -2100,11 +2182,13 @@ pub async fn write_inlined(pool: &MySqlPool, strings: &[String]) -> Result<BTree
 // ANCHOR_END: write_inlined
 
 async fn read_back_sqlx(pool: &MySqlPool, via: &str) -> Result<Vec<(i32, String)>> {
-    let rows = sqlx::query_as("SELECT k, body FROM lesson5_strings WHERE via = ? ORDER BY k, id")
-        .bind(via)
-        .fetch_all(pool)
-        .await
-        .context("cannot read the strings back")?;
+    let rows = sqlx::query_as(
+        "SELECT k, body FROM lesson5_strings WHERE via = ? ORDER BY k, id",
+    )
+    .bind(via)
+    .fetch_all(pool)
+    .await
+    .context("cannot read the strings back")?;
     Ok(rows)
 }
 
@@ -2178,8 +2262,8 @@ async fn diesel_connect(url: &str) -> Result<diesel_async::AsyncMysqlConnection>
 }
 
 // ANCHOR: sql_mode
-/// The session's `sql_mode`, and whether it is strict: only then is a too-long value an error
-/// rather than a warning and a silently cut string.
+/// The session's `sql_mode`, and whether it is strict: only then is a too-long value an
+/// error rather than a warning and a silently cut string.
 pub async fn strict_mode(pool: &MySqlPool) -> Result<(String, bool)> {
     let mode: String = sqlx::query_scalar("SELECT @@SESSION.sql_mode")
         .fetch_one(pool)
@@ -2192,9 +2276,14 @@ pub async fn strict_mode(pool: &MySqlPool) -> Result<(String, bool)> {
 }
 // ANCHOR_END: sql_mode
 
-/// Step 7: `n` generated strings through sqlx binds, sea-query, diesel and, as the control
-/// case, pasted into the SQL text; then 50 and 51 characters through each library.
-pub async fn hostile_input(pool: &MySqlPool, url: &str, n: usize) -> Result<HostileReport> {
+/// Step 7: `n` generated strings through sqlx binds, sea-query, diesel and, as the
+/// control case, pasted into the SQL text; then 50 and 51 characters through each
+/// library.
+pub async fn hostile_input(
+    pool: &MySqlPool,
+    url: &str,
+    n: usize,
+) -> Result<HostileReport> {
     let (sql_mode, strict) = strict_mode(pool).await?;
     if !strict {
         bail!(
@@ -2290,14 +2379,16 @@ async fn not_strict(url: &str) -> Result<String> {
     sqlx::query("SET SESSION sql_mode = ''")
         .execute(&mut conn)
         .await?;
-    let done = sqlx::query("INSERT INTO lesson5_strings (via, k, body) VALUES ('loose', 0, ?)")
-        .bind("x".repeat(BODY_CHARS + 1))
-        .execute(&mut conn)
-        .await;
+    let done =
+        sqlx::query("INSERT INTO lesson5_strings (via, k, body) VALUES ('loose', 0, ?)")
+            .bind("x".repeat(BODY_CHARS + 1))
+            .execute(&mut conn)
+            .await;
     let line = match done {
         Ok(_) => {
-            // NOTE: MySQL refuses to prepare `SELECT @@warning_count` (error 1295), and sqlx
-            // prepares every `query`; `raw_sql` sends it as plain text, which both servers take.
+            // NOTE: MySQL refuses to prepare `SELECT @@warning_count` (error 1295), and
+            // sqlx prepares every `query`; `raw_sql` sends it as plain text, which both
+            // servers take.
             let row = sqlx::raw_sql("SELECT @@warning_count")
                 .fetch_one(&mut conn)
                 .await?;
@@ -2321,9 +2412,9 @@ async fn not_strict(url: &str) -> Result<String> {
     Ok(line)
 }
 
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 // Step 8: runaway queries
-// ---------------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
 
 /// Which server the lesson talks to, from `SELECT VERSION()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -2348,15 +2439,17 @@ pub async fn server_kind(pool: &MySqlPool) -> Result<(ServerKind, String)> {
 // ANCHOR: statement_timeout
 /// `select` with a server-side time limit of `limit_ms`, in the dialect of `kind`.
 ///
-/// NOTE: MySQL has the optimizer hint `MAX_EXECUTION_TIME(ms)`, for `SELECT` only; MariaDB
-/// ignores that hint (to it, a comment) and has `SET STATEMENT max_statement_time = <seconds>
-/// FOR ...` instead, which works for any statement.
+/// NOTE: MySQL has the optimizer hint `MAX_EXECUTION_TIME(ms)`, for `SELECT` only;
+/// MariaDB ignores that hint (to it, a comment) and has `SET STATEMENT max_statement_time
+/// = <seconds> FOR ...` instead, which works for any statement.
 pub fn with_time_limit(kind: ServerKind, select: &str, limit_ms: u64) -> Result<String> {
     let Some(rest) = select.trim_start().strip_prefix("SELECT ") else {
         bail!("only a SELECT can be given a time limit here: {select}");
     };
     Ok(match kind {
-        ServerKind::MySql => format!("SELECT /*+ MAX_EXECUTION_TIME({limit_ms}) */ {rest}"),
+        ServerKind::MySql => {
+            format!("SELECT /*+ MAX_EXECUTION_TIME({limit_ms}) */ {rest}")
+        }
         ServerKind::MariaDb => format!(
             "SET STATEMENT max_statement_time = {}.{:03} FOR SELECT {rest}",
             limit_ms / 1000,
@@ -2386,8 +2479,12 @@ pub struct RunawayReport {
 impl fmt::Display for RunawayReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (server, how) = match self.kind {
-            ServerKind::MariaDb => ("MariaDB", "SET STATEMENT max_statement_time = s FOR ..."),
-            ServerKind::MySql => ("MySQL", "the optimizer hint /*+ MAX_EXECUTION_TIME(ms) */"),
+            ServerKind::MariaDb => {
+                ("MariaDB", "SET STATEMENT max_statement_time = s FOR ...")
+            }
+            ServerKind::MySql => {
+                ("MySQL", "the optimizer hint /*+ MAX_EXECUTION_TIME(ms) */")
+            }
         };
         writeln!(
             f,
@@ -2416,8 +2513,8 @@ impl fmt::Display for RunawayReport {
     }
 }
 
-/// Step 8: a count over a billion-row cross join, stopped by a 500 ms statement time limit; then
-/// a small join under the same limit, which finishes.
+/// Step 8: a count over a billion-row cross join, stopped by a 500 ms statement time
+/// limit; then a small join under the same limit, which finishes.
 pub async fn runaway_query(pool: &MySqlPool) -> Result<RunawayReport> {
     sqlx::query(
         "INSERT IGNORE INTO lesson5_digits (d) VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)",
@@ -2426,8 +2523,8 @@ pub async fn runaway_query(pool: &MySqlPool) -> Result<RunawayReport> {
     .await
     .context("cannot fill the digits table")?;
     let (kind, version) = server_kind(pool).await?;
-    // NOTE: MySQL 9 counts a bare cross join without visiting its rows (a billion in 0.3 s);
-    // the WHERE clause makes it look at every one, as a real runaway query would.
+    // NOTE: MySQL 9 counts a bare cross join without visiting its rows (a billion in 0.3
+    // s); the WHERE clause makes it look at every one, as a real runaway query would.
     let runaway = "SELECT COUNT(*) FROM lesson5_digits a, lesson5_digits b, lesson5_digits c, \
                    lesson5_digits d, lesson5_digits e, lesson5_digits f, lesson5_digits g, \
                    lesson5_digits h, lesson5_digits i \

@@ -1,8 +1,8 @@
 //! A loopback TCP proxy between the lesson and the server whose replies can be held back.
 //!
-//! It makes "cancelled after the server got the statement, before its reply came back" happen
-//! on every run, instead of by luck of timing: hold the replies, send the statement, let the
-//! caller's timeout fire, then release them.
+//! It makes "cancelled after the server got the statement, before its reply came back"
+//! happen on every run, instead of by luck of timing: hold the replies, send the
+//! statement, let the caller's timeout fire, then release them.
 
 use std::net::SocketAddr;
 

@@ -4,8 +4,9 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use lesson_6::{Counts, Floor, Stack};
 
-/// Lesson 6: five workloads on four stacks, next to the floor that the server's own C client
-/// sets. Run it with `--release`; a full run takes a few minutes and reports progress on stderr.
+/// Lesson 6: five workloads on four stacks, next to the floor that the server's own C
+/// client sets. Run it with `--release`; a full run takes a few minutes and reports
+/// progress on stderr.
 #[derive(Parser)]
 #[command(name = "lesson-6")]
 struct Args {
@@ -128,13 +129,15 @@ async fn main() -> Result<()> {
     }
     if args.wants("w2") {
         workbook::step("4", "W2: point selects on one connection");
-        let w2 = lesson_6::run_point_selects(url, &counts, &ids, None, floor, &stacks).await;
+        let w2 =
+            lesson_6::run_point_selects(url, &counts, &ids, None, floor, &stacks).await;
         rows.extend(w2.context("W2 failed")?.0);
     }
     if args.wants("w3") {
         workbook::step("5", "W3: the same point selects over many tasks");
         let tasks = Some(counts.tasks);
-        let w3 = lesson_6::run_point_selects(url, &counts, &ids, tasks, floor, &stacks).await;
+        let w3 =
+            lesson_6::run_point_selects(url, &counts, &ids, tasks, floor, &stacks).await;
         rows.extend(w3.context("W3 failed")?.0);
     }
     if args.wants("w4") {
@@ -148,8 +151,8 @@ async fn main() -> Result<()> {
         rows.extend(w5.context("W5 failed")?);
     }
 
-    workbook::step("8", "The goals");
-    lesson_6::report::print_goals(&rows);
+    workbook::step("8", "Each stack against the floor");
+    lesson_6::report::print_comparisons(&rows);
 
     lesson_6::report::write_json(&args.json, &machine, &rows)?;
     let charts = lesson_6::report::write_charts(&args.charts, &machine, &rows)
