@@ -1,5 +1,5 @@
-//! The worked answers to lesson 1's exercises. The `solutions` feature compiles this file in
-//! place of `exercises.rs`.
+//! The worked answers to lesson 1's exercises. The `solutions` feature compiles this file
+//! in place of `exercises.rs`.
 
 use anyhow::{Context, Result};
 use sqlx::mysql::MySqlPool;
@@ -30,10 +30,13 @@ pub async fn rename_customer(pool: &MySqlPool, old: &str, new: &str) -> Result<b
 // ANCHOR_END: exercise_2
 
 // ANCHOR: exercise_3
-/// Exercise 1.3: insert every `(name, job)` pair in one transaction: all of them, or, if any
-/// insert fails (a duplicate name, say), none of them, returning the error. On success,
-/// return how many rows were inserted.
-pub async fn insert_all_or_none(pool: &MySqlPool, customers: &[(&str, &str)]) -> Result<u64> {
+/// Exercise 1.3: insert every `(name, job)` pair in one transaction: all of them, or, if
+/// any insert fails (a duplicate name, say), none of them, returning the error. On
+/// success, return how many rows were inserted.
+pub async fn insert_all_or_none(
+    pool: &MySqlPool,
+    customers: &[(&str, &str)],
+) -> Result<u64> {
     let mut tx = pool.begin().await?;
     let mut inserted = 0;
     for (name, job) in customers {

@@ -1,5 +1,5 @@
-//! The book: every include resolves to real, non-empty code or output, every Rust block is an
-//! include, and every lesson has a chapter.
+//! The book: every include resolves to real, non-empty code or output, every Rust block
+//! is an include, and every lesson has a chapter.
 
 use std::path::{Path, PathBuf};
 
@@ -75,10 +75,11 @@ fn every_include_in_the_book_names_a_file_and_a_non_empty_anchor() {
                 None => Some(content),
             };
             match body {
-                None => problems.push(format!("{}: {spec}: no such anchor", md.display())),
-                Some(b) if b.trim().is_empty() => {
-                    problems.push(format!("{}: {spec}: resolves to nothing", md.display()))
+                None => {
+                    problems.push(format!("{}: {spec}: no such anchor", md.display()))
                 }
+                Some(b) if b.trim().is_empty() => problems
+                    .push(format!("{}: {spec}: resolves to nothing", md.display())),
                 Some(_) => {}
             }
         }
@@ -113,6 +114,28 @@ fn every_rust_block_in_the_book_is_an_include_of_compiled_code() {
 }
 
 #[test]
+fn chapter_numbers_equal_lesson_numbers() {
+    // mdBook numbers the list items of SUMMARY.md, from its first `- [` line on; links
+    // above that line are unnumbered.
+    let summary = std::fs::read_to_string(book_src().join("SUMMARY.md")).unwrap();
+    let numbered: Vec<&str> = summary
+        .lines()
+        .take_while(|l| !l.starts_with("# Appendices"))
+        .filter(|l| l.starts_with("- ["))
+        .collect();
+    for (i, line) in numbered.iter().enumerate() {
+        if line.contains("Lesson ") {
+            let n = i + 1;
+            assert!(
+                line.starts_with(&format!("- [Lesson {n}:")),
+                "chapter {n} is {line}"
+            );
+        }
+    }
+    assert!(numbered.iter().filter(|l| l.contains("Lesson ")).count() >= 6);
+}
+
+#[test]
 fn every_lesson_in_the_workspace_has_a_chapter_in_the_summary() {
     let summary = std::fs::read_to_string(book_src().join("SUMMARY.md")).unwrap();
     let mut missing = Vec::new();
@@ -122,9 +145,147 @@ fn every_lesson_in_the_workspace_has_a_chapter_in_the_summary() {
     {
         let dir = entry.file_name().to_string_lossy().into_owned();
         let chapter = format!("{dir}.md");
-        if !summary.contains(&format!("({chapter})")) || !book_src().join(&chapter).is_file() {
+        if !summary.contains(&format!("({chapter})"))
+            || !book_src().join(&chapter).is_file()
+        {
             missing.push(chapter);
         }
     }
     assert!(missing.is_empty(), "lessons without a chapter: {missing:?}");
+}
+
+/// The lessons already in the one-step-one-file shape, whose chapters the listing rules
+/// below hold for. Each lesson joins this list as it is reshaped.
+const STEP_SHAPED: &[(&str, u32)] = &[("01-plain-sql", 1)];
+
+/// The most lines and columns a listing may have: what fits on the page unscrolled.
+const LISTING_LINES: usize = 30;
+const LISTING_COLUMNS: usize = 90;
+
+#[test]
+fn listings_are_short_narrow_numbered_and_free_of_the_helper_crate() {
+    let include = Regex::new(
+        r"```rust\n\{\{#include \.\./\.\./(lessons/[^}:\s]+\.rs):(\w+)\}\}\n```\n\n(.*)",
+    )
+    .unwrap();
+    let mut problems = Vec::new();
+    for (lesson, number) in STEP_SHAPED {
+        let chapter =
+            std::fs::read_to_string(book_src().join(format!("{lesson}.md"))).unwrap();
+        let mut n = 0;
+        for caps in include.captures_iter(&chapter) {
+            n += 1;
+            let (path, anchor, caption) = (&caps[1], &caps[2], &caps[3]);
+            let text = std::fs::read_to_string(workspace_root().join(path)).unwrap();
+            let body = anchored(&text, anchor).unwrap_or_default();
+            let lines: Vec<&str> = body.trim_matches('\n').lines().collect();
+            let at = format!("{path}:{anchor}");
+            if lines.len() > LISTING_LINES {
+                problems.push(format!("{at} has {} lines", lines.len()));
+            }
+            if let Some(wide) = lines.iter().find(|l| l.chars().count() > LISTING_COLUMNS)
+            {
+                problems.push(format!(
+                    "{at} has a line over {LISTING_COLUMNS} columns: {wide}"
+                ));
+            }
+            if body.contains("workbook::") {
+                problems.push(format!("{at} calls the helper crate"));
+            }
+            let expected = format!("<span class=\"caption\">Listing {number}-{n}: ");
+            if !caption.starts_with(&expected) {
+                problems
+                    .push(format!("{at} is not captioned `{expected}...`: {caption}"));
+            }
+        }
+        if n == 0 {
+            problems.push(format!("{lesson}.md has no listing"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "listing rules broken:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn step_files_never_use_the_helper_crate_and_main_only_lists_the_steps() {
+    let helper = Regex::new(r"\bworkbook\b").unwrap();
+    let mut problems = Vec::new();
+    for (lesson, _) in STEP_SHAPED {
+        let src = workspace_root().join("lessons").join(lesson).join("src");
+        let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
+        let mut steps = 0;
+        for entry in std::fs::read_dir(&src).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(module) = name.strip_suffix(".rs") else {
+                continue;
+            };
+            let is_step = module.starts_with('s')
+                && module[1..].starts_with(|c: char| c.is_ascii_digit())
+                && module.contains('_');
+            if !is_step {
+                continue;
+            }
+            steps += 1;
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            if helper.is_match(&text) {
+                problems.push(format!("{lesson}/src/{name} uses the helper crate"));
+            }
+            if !lib.contains(&format!("pub mod {module};")) {
+                problems.push(format!("{lesson}/src/lib.rs does not list {module}"));
+            }
+            if !text.contains("pub async fn run(") {
+                problems.push(format!("{lesson}/src/{name} has no `pub async fn run`"));
+            }
+        }
+        if steps == 0 {
+            problems.push(format!("{lesson} has no step files"));
+        }
+        let main = std::fs::read_to_string(src.join("main.rs")).unwrap();
+        if main.lines().count() > 60 {
+            problems.push(format!(
+                "{lesson}/src/main.rs has {} lines",
+                main.lines().count()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_anchor_in_a_reshaped_lesson_is_shown_in_the_book() {
+    let anchor = Regex::new(r"ANCHOR:\s*([\w-]+)").unwrap();
+    let mut book = String::new();
+    for md in markdown_files(&book_src()) {
+        book.push_str(&std::fs::read_to_string(&md).unwrap());
+    }
+    let mut orphans = Vec::new();
+    for (lesson, _) in STEP_SHAPED {
+        for dir in ["src", "examples"] {
+            let Ok(entries) = std::fs::read_dir(
+                workspace_root().join("lessons").join(lesson).join(dir),
+            ) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                let file = entry.file_name().to_string_lossy().into_owned();
+                for caps in anchor.captures_iter(&text) {
+                    let wanted =
+                        format!("lessons/{lesson}/{dir}/{file}:{}}}}}", &caps[1]);
+                    if !book.contains(&wanted) {
+                        orphans
+                            .push(format!("lessons/{lesson}/{dir}/{file}: {}", &caps[1]));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        orphans.is_empty(),
+        "anchors the book never includes:\n{}",
+        orphans.join("\n")
+    );
 }

@@ -10,7 +10,9 @@ use workbook_tests::{
 };
 
 /// A fresh database with the lesson's schema, and the lesson's own pool on it.
-async fn lesson_pool(prefix: &str) -> anyhow::Result<(workbook::FreshDatabase, MySqlPool)> {
+async fn lesson_pool(
+    prefix: &str,
+) -> anyhow::Result<(workbook::FreshDatabase, MySqlPool)> {
     let db = fresh_database(prefix).await?;
     let pool = lesson_1::connect(&db.url).await?;
     lesson_1::create_schema(&pool).await?;
@@ -26,7 +28,7 @@ async fn names(pool: &MySqlPool) -> anyhow::Result<Vec<String>> {
 }
 
 #[tokio::test]
-async fn lesson_1_creates_the_article_table_with_its_seed_row() -> TestResult {
+async fn creates_the_article_table_with_its_seed_row() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_schema").await?;
     lesson_1::create_schema(&pool).await?;
     let customers = lesson_1::all_customers(&pool).await?;
@@ -38,24 +40,32 @@ async fn lesson_1_creates_the_article_table_with_its_seed_row() -> TestResult {
 }
 
 #[tokio::test]
-async fn lesson_1_pool_has_the_options_the_chapter_explains() -> TestResult {
-    let (_db, pool) = lesson_pool("lesson_1_pool").await?;
+async fn pool_has_the_options_the_chapter_explains() -> TestResult {
+    let (db, pool) = lesson_pool("lesson_1_pool").await?;
     let options = pool.options();
     assert_eq!(options.get_max_connections(), 5);
     assert_eq!(options.get_min_connections(), 1);
     assert_eq!(options.get_acquire_timeout().as_secs(), 5);
     assert!(options.get_test_before_acquire());
-    assert!(lesson_1::describe_pool(&pool).contains("1 to 5 connections"));
-    pool.close().await;
+    let ctx = lesson_1::Ctx {
+        pool,
+        database: db.name.clone(),
+    };
+    let report = lesson_1::s1_connect::run(&ctx).await?;
+    assert_eq!((report.min_connections, report.max_connections), (1, 5));
+    assert!(report.to_string().contains("1 to 5 connections"));
+    ctx.pool.close().await;
     Ok(())
 }
 
 #[tokio::test]
-async fn lesson_1_reads_rows_with_bound_parameters_and_counts_them() -> TestResult {
+async fn reads_rows_with_bound_parameters_and_counts_them() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_reads").await?;
-    sqlx::query("INSERT INTO customers (name, job) VALUES ('Ada', 'Analyst'), ('Edsger', NULL)")
-        .execute(&pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO customers (name, job) VALUES ('Ada', 'Analyst'), ('Edsger', NULL)",
+    )
+    .execute(&pool)
+    .await?;
     assert_eq!(lesson_1::count_customers(&pool).await?, 3);
     let developers = lesson_1::customers_with_job(&pool, "Backend Developer").await?;
     assert_eq!(developers.len(), 1);
@@ -83,7 +93,7 @@ async fn lesson_1_reads_rows_with_bound_parameters_and_counts_them() -> TestResu
 }
 
 #[tokio::test]
-async fn lesson_1_fetch_optional_on_a_missing_id_returns_none() -> TestResult {
+async fn fetch_optional_on_a_missing_id_returns_none() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_optional").await?;
     assert_eq!(lesson_1::find_customer(&pool, -1).await?, None);
     assert_eq!(lesson_1::find_customer(&pool, i16::MAX).await?, None);
@@ -96,7 +106,7 @@ async fn lesson_1_fetch_optional_on_a_missing_id_returns_none() -> TestResult {
 }
 
 #[tokio::test]
-async fn lesson_1_insert_update_and_delete_report_ids_and_affected_rows() -> TestResult {
+async fn insert_update_and_delete_report_ids_and_affected_rows() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_writes").await?;
     let id = lesson_1::insert_customer(&pool, "Ada Lovelace", Some("Analyst")).await?;
     assert_eq!(
@@ -119,7 +129,7 @@ async fn lesson_1_insert_update_and_delete_report_ids_and_affected_rows() -> Tes
 }
 
 #[tokio::test]
-async fn lesson_1_hostile_name_round_trips_exactly_and_the_table_survives() -> TestResult {
+async fn hostile_name_round_trips_exactly_and_the_table_survives() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_hostile").await?;
     let id = lesson_1::insert_customer(&pool, HOSTILE_NAME, None).await?;
     assert_eq!(
@@ -138,14 +148,15 @@ async fn lesson_1_hostile_name_round_trips_exactly_and_the_table_survives() -> T
 }
 
 #[tokio::test]
-async fn lesson_1_duplicate_insert_is_classified_as_a_unique_violation() -> TestResult {
+async fn duplicate_insert_is_classified_as_a_unique_violation() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_unique").await?;
     let err = lesson_1::insert_customer(&pool, "Lynn", Some("Impostor"))
         .await
         .expect_err("Lynn is already there");
     let db_err = err.as_database_error().expect("a database error");
     assert!(db_err.is_unique_violation());
-    // The SQLSTATE is the generic class for integrity errors, shared with other violations.
+    // The SQLSTATE is the generic class for integrity errors, shared with other
+    // violations.
     assert_eq!(db_err.code().as_deref(), Some("23000"));
     let mysql = db_err.downcast_ref::<sqlx::mysql::MySqlDatabaseError>();
     assert_eq!(mysql.number(), 1062);
@@ -155,7 +166,7 @@ async fn lesson_1_duplicate_insert_is_classified_as_a_unique_violation() -> Test
 }
 
 #[tokio::test]
-async fn lesson_1_transaction_commits_both_rows_or_leaves_nothing_behind() -> TestResult {
+async fn transaction_commits_both_rows_or_leaves_nothing_behind() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_transactions").await?;
     let committed = lesson_1::insert_both(
         &pool,
@@ -192,7 +203,7 @@ async fn lesson_1_transaction_commits_both_rows_or_leaves_nothing_behind() -> Te
 }
 
 #[tokio::test]
-async fn lesson_1_dropped_transaction_rolls_back() -> TestResult {
+async fn dropped_transaction_rolls_back() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_dropped").await?;
     let (inside, after) = lesson_1::drop_a_transaction(&pool, "Hedy Lamarr").await?;
     assert_eq!((inside, after), (1, 0));
@@ -203,7 +214,7 @@ async fn lesson_1_dropped_transaction_rolls_back() -> TestResult {
 }
 
 #[tokio::test]
-async fn lesson_1_streamed_count_equals_the_table_count_and_seeding_twice_adds_nothing()
+async fn streamed_count_equals_the_table_count_and_seeding_twice_adds_nothing()
 -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_stream").await?;
     workbook::migrate(&pool).await?;
@@ -229,11 +240,13 @@ async fn lesson_1_streamed_count_equals_the_table_count_and_seeding_twice_adds_n
 }
 
 #[tokio::test]
-async fn lesson_1_checked_queries_agree_with_the_runtime_ones() -> TestResult {
+async fn checked_queries_agree_with_the_runtime_ones() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_1_checked").await?;
-    sqlx::query("INSERT INTO customers (name, job) VALUES ('Ada', NULL), ('Grace', NULL)")
-        .execute(&pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO customers (name, job) VALUES ('Ada', NULL), ('Grace', NULL)",
+    )
+    .execute(&pool)
+    .await?;
     assert_eq!(
         lesson_1::checked_customer_named(&pool, "Lynn").await?,
         Some(lesson_1::customer_by_name(&pool, "Lynn").await?)
@@ -247,7 +260,7 @@ async fn lesson_1_checked_queries_agree_with_the_runtime_ones() -> TestResult {
 }
 
 #[tokio::test]
-async fn lesson_1_binary_prints_what_the_book_shows_and_a_second_run_prints_the_same() -> TestResult
+async fn binary_prints_what_the_book_shows_and_a_second_run_prints_the_same() -> TestResult
 {
     let db = fresh_database("lesson_1_binary").await?;
     let first = LessonCommand::new("lesson-1", Some(&db.url)).run();
@@ -270,7 +283,7 @@ async fn lesson_1_binary_prints_what_the_book_shows_and_a_second_run_prints_the_
 }
 
 #[tokio::test]
-async fn lesson_1_logs_each_statement_on_stderr_with_rust_log_sqlx_info() -> TestResult {
+async fn logs_each_statement_on_stderr_with_rust_log_sqlx_info() -> TestResult {
     let db = fresh_database("lesson_1_logging").await?;
     let run = LessonCommand::new("lesson-1", Some(&db.url))
         .env("RUST_LOG", "sqlx=info")
@@ -286,7 +299,7 @@ async fn lesson_1_logs_each_statement_on_stderr_with_rust_log_sqlx_info() -> Tes
 }
 
 #[tokio::test]
-async fn lesson_1_bad_rust_log_is_a_one_line_error() -> TestResult {
+async fn bad_rust_log_is_a_one_line_error() -> TestResult {
     let run = LessonCommand::new("lesson-1", None)
         .env("RUST_LOG", "sqlx=loud")
         .run();
@@ -301,19 +314,20 @@ async fn lesson_1_bad_rust_log_is_a_one_line_error() -> TestResult {
     Ok(())
 }
 
-/// Compiles `examples/stale-cache.rs`, whose query is not in `.sqlx/`, and keeps the error the
-/// book shows (`captured/stale-cache.txt`) current. It builds in check mode with the
-/// `stale-cache-demo` feature, so its artifacts never stand in for lesson-1's usual ones.
+/// Compiles `examples/stale-cache.rs`, whose query is not in `.sqlx/`, and keeps the
+/// error the book shows (`captured/stale-cache.txt`) current. It builds in check mode
+/// with the `stale-cache-demo` feature, so its artifacts never stand in for lesson-1's
+/// usual ones.
 #[test]
-fn lesson_1_stale_offline_cache_fails_the_build_with_the_error_the_book_shows() {
+fn stale_offline_cache_fails_the_build_with_the_error_the_book_shows() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
         .current_dir(workspace_root())
         .args([
             "check",
             "--quiet",
-            // The whole workspace's feature set, as `cargo clippy --workspace --all-targets`
-            // builds it, so that the dependencies are already checked.
+            // The whole workspace's feature set, as `cargo clippy --workspace
+            // --all-targets` builds it, so that the dependencies are already checked.
             "--workspace",
             "--features",
             "lesson-1/stale-cache-demo",
@@ -328,8 +342,8 @@ fn lesson_1_stale_offline_cache_fails_the_build_with_the_error_the_book_shows() 
         .expect("cargo runs");
     assert!(!output.status.success(), "the stale query compiled");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    // The compiler's error lines and where they point; the rest (source excerpts, notes) is
-    // formatted differently by different Rust versions.
+    // The compiler's error lines and where they point; the rest (source excerpts, notes)
+    // is formatted differently by different Rust versions.
     let errors: String = stderr
         .lines()
         .filter(|l| l.starts_with("error") || l.trim_start().starts_with("--> "))
@@ -346,13 +360,13 @@ fn lesson_1_stale_offline_cache_fails_the_build_with_the_error_the_book_shows() 
     assert_eq!(
         captured,
         errors,
-        "{} is out of date; run WORKBOOK_BLESS=1 cargo test -p workbook-tests lesson_1_stale",
+        "{} is out of date; run WORKBOOK_BLESS=1 cargo test -p workbook-tests stale_offline_cache",
         path.display()
     );
 }
 
 #[test]
-fn lesson_1_with_database_without_a_command_says_how_to_use_it_and_exits_2() {
+fn with_database_without_a_command_says_how_to_use_it_and_exits_2() {
     let output = Command::new(lesson_binary("with-database"))
         .output()
         .expect("with-database runs");
