@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, Result};
-use sqlx::{AssertSqlSafe, Connection};
 use sqlx::mysql::MySqlPool;
+use sqlx::{AssertSqlSafe, Connection};
 use tokio::sync::OnceCell;
 
 use crate::database::{check_name, connect, connect_one, create_database, migrate};
