@@ -197,6 +197,8 @@ async fn a_deadlock_between_two_transactions_is_captured() -> TestResult {
         (ta, result)
     });
     // Wait until A really waits for B's lock (not a timing guess: the server says so).
+    // NOTE: InnoDB refreshes innodb_trx only when its last read is over 0.1 s old, so
+    // polling faster would keep reading the same stale rows.
     let mut waits = 0;
     for _ in 0..200 {
         let n: i64 = sqlx::query_scalar(
@@ -210,7 +212,7 @@ async fn a_deadlock_between_two_transactions_is_captured() -> TestResult {
             waits = n;
             break;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
     }
     assert_eq!(waits, 1, "transaction A never waited for B's lock");
     let b_result = sqlx::query("UPDATE accounts SET balance = balance + 10 WHERE id = 1")
