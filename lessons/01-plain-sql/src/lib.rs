@@ -25,7 +25,7 @@ pub mod exercises;
 #[path = "solutions.rs"]
 pub mod exercises;
 
-pub use s1_connect::{connect, init_logging};
+pub use s1_connect::{connect, connect_with_events, init_logging, session_time_zone};
 pub use s2_version::server_version;
 pub use s3_schema::{Customer, all_customers, create_schema};
 pub use s4_queries::{
@@ -35,15 +35,29 @@ pub use s5_writing::{
     HOSTILE_NAME, SortKey, customers_sorted, delete_customer, insert_customer, name_of,
     set_job,
 };
-pub use s6_transactions::{BothOrNeither, count_named, drop_a_transaction, insert_both};
+pub use s6_transactions::{
+    BothOrNeither, Isolation, count_named, drop_a_transaction, insert_both,
+    nested_rollback, two_reads,
+};
 pub use s7_streaming::{STREAM_ROWS, StreamSummary, seed_stream_rows, stream_rows};
 pub use s8_checked::{checked_customer_named, checked_jobs};
 
 /// What every step runs against: the lesson's pool, and the name of its database.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Ctx {
     /// The pool that step 1 opens.
     pub pool: sqlx::MySqlPool,
     /// The database the pool's URL names.
     pub database: String,
+    /// The URL the pool was opened on, for the steps that open a pool of their own.
+    pub url: String,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: never print it.
+        f.debug_struct("Ctx")
+            .field("database", &self.database)
+            .finish_non_exhaustive()
+    }
 }

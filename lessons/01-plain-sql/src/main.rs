@@ -14,6 +14,7 @@ async fn main() -> Result<()> {
     let ctx = Ctx {
         pool,
         database: db.name.clone(),
+        url: db.url.clone(),
     };
 
     workbook::step("1", "Connect");

@@ -25,6 +25,8 @@ pub struct Connected {
     pub idle_timeout: Option<Duration>,
     /// `test_before_acquire`.
     pub test_before_acquire: bool,
+    /// The session time zone on a pool whose `after_connect` hook sets it.
+    pub time_zone_with_events: String,
 }
 
 impl fmt::Display for Connected {
@@ -43,6 +45,11 @@ impl fmt::Display for Connected {
             minutes(self.max_lifetime),
             minutes(self.idle_timeout),
             self.test_before_acquire,
+        )?;
+        write!(
+            f,
+            "\na pool with an after_connect hook: session time_zone {}",
+            self.time_zone_with_events
         )
     }
 }
@@ -166,6 +173,12 @@ pub struct Transactions {
     pub seen_inside: i64,
     /// Rows named Hedy Lamarr after the drop, on the same connection.
     pub seen_after_drop: i64,
+    /// Rows named Barbara Liskov (kept) and Frances Allen (rolled back to the savepoint).
+    pub savepoint: [i64; 2],
+    /// The two counts of a REPEATABLE READ transaction, with an insert committed between.
+    pub repeatable_read: [i64; 2],
+    /// The same under READ COMMITTED.
+    pub read_committed: [i64; 2],
 }
 
 impl fmt::Display for Transactions {
@@ -185,7 +198,20 @@ impl fmt::Display for Transactions {
             f,
             "dropped without commit: Hedy Lamarr seen {} time(s) inside, {} after the drop",
             self.seen_inside, self.seen_after_drop
-        )
+        )?;
+        let [kept, undone] = self.savepoint;
+        writeln!(
+            f,
+            "\nnested transaction rolled back: Barbara Liskov {kept} row, Frances Allen {undone}"
+        )?;
+        let [rr1, rr2] = self.repeatable_read;
+        let [rc1, rc2] = self.read_committed;
+        writeln!(
+            f,
+            "customers counted twice, another connection inserting between:"
+        )?;
+        writeln!(f, "  REPEATABLE READ: {rr1} then {rr2}")?;
+        write!(f, "  READ COMMITTED:  {rc1} then {rc2}")
     }
 }
 

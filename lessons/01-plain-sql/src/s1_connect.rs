@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use log::LevelFilter;
-use sqlx::ConnectOptions;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::{ConnectOptions, Connection};
 
 // ANCHOR: connect
 /// Opens the lesson's pool on `url`, with each option spelled out.
@@ -60,6 +60,46 @@ pub fn init_logging() -> anyhow::Result<()> {
 }
 // ANCHOR_END: logging
 
+// ANCHOR: events
+/// A pool with SQLAlchemy's pool events as hooks: `after_connect` runs once on each new
+/// connection ("connect"), `before_acquire` on every checkout ("checkout"), and
+/// `after_release` on every return ("checkin"). A hook that returns `Ok(false)` or an
+/// error makes the pool close that connection.
+pub async fn connect_with_events(url: &str) -> sqlx::Result<MySqlPool> {
+    MySqlPoolOptions::new()
+        .max_connections(2)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // Every session of this pool reads and writes times in UTC.
+                sqlx::raw_sql("SET time_zone = '+00:00'")
+                    .execute(conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        // Hand out a connection idle for under a minute without the usual ping.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                Ok(meta.idle_for < Duration::from_secs(60) || conn.ping().await.is_ok())
+            })
+        })
+        // Give up a connection that has served for an hour, rather than keep it.
+        .after_release(|_conn, meta| {
+            Box::pin(async move { Ok(meta.age.as_secs() < 3600) })
+        })
+        .connect(url)
+        .await
+}
+// ANCHOR_END: events
+
+/// The session time zone of a connection of `pool`.
+pub async fn session_time_zone(pool: &MySqlPool) -> sqlx::Result<String> {
+    sqlx::query_scalar("SELECT @@session.time_zone")
+        .fetch_one(pool)
+        .await
+}
+
 /// Step 1's report: the pool's settings as the pool reports them.
 pub async fn run(ctx: &crate::Ctx) -> anyhow::Result<crate::report::Connected> {
     let options = ctx.pool.options();
@@ -71,5 +111,11 @@ pub async fn run(ctx: &crate::Ctx) -> anyhow::Result<crate::report::Connected> {
         max_lifetime: options.get_max_lifetime(),
         idle_timeout: options.get_idle_timeout(),
         test_before_acquire: options.get_test_before_acquire(),
+        time_zone_with_events: {
+            let pool = connect_with_events(&ctx.url).await?;
+            let zone = session_time_zone(&pool).await?;
+            pool.close().await;
+            zone
+        },
     })
 }

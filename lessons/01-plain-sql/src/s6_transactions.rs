@@ -73,6 +73,73 @@ pub async fn drop_a_transaction(pool: &MySqlPool, name: &str) -> Result<(i64, i6
 }
 // ANCHOR_END: dropped_transaction
 
+// ANCHOR: savepoint
+/// Inserts `kept` in a transaction, then `undone` in a transaction nested inside it,
+/// which rolls back. The nested `begin()` sends `SAVEPOINT`, and its rollback `ROLLBACK
+/// TO SAVEPOINT`: SQLAlchemy's `begin_nested()`. Returns each row's count afterwards.
+pub async fn nested_rollback(
+    pool: &MySqlPool,
+    kept: &str,
+    undone: &str,
+) -> Result<[i64; 2]> {
+    let mut tx = pool.begin().await?;
+    insert_customer(&mut *tx, kept, None).await?;
+    let mut nested = tx.begin().await?;
+    insert_customer(&mut *nested, undone, None).await?;
+    nested.rollback().await?;
+    tx.commit().await?;
+    Ok([
+        count_named(pool, kept).await?,
+        count_named(pool, undone).await?,
+    ])
+}
+// ANCHOR_END: savepoint
+
+// ANCHOR: isolation
+/// The isolation levels the lesson compares, as the statement that sets each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// InnoDB's default: every read in a transaction sees the same snapshot.
+    RepeatableRead,
+    /// Each read sees what was committed before it.
+    ReadCommitted,
+}
+
+impl Isolation {
+    /// `SET TRANSACTION` without `SESSION` sets the level of the next transaction only.
+    fn statement(self) -> &'static str {
+        match self {
+            Isolation::RepeatableRead => {
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"
+            }
+            Isolation::ReadCommitted => "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
+        }
+    }
+}
+// ANCHOR_END: isolation
+
+// ANCHOR: two_reads
+/// Counts the customers twice in one transaction at `level`, while another connection
+/// inserts `name` and commits in between. Returns both counts.
+pub async fn two_reads(
+    pool: &MySqlPool,
+    level: Isolation,
+    name: &str,
+) -> Result<[i64; 2]> {
+    let mut conn = pool.acquire().await?;
+    sqlx::raw_sql(level.statement()).execute(&mut *conn).await?;
+    let mut tx = conn.begin().await?;
+    let count = "SELECT COUNT(*) FROM customers";
+    let first: i64 = sqlx::query_scalar(count).fetch_one(&mut *tx).await?;
+    // Another connection from the pool, in autocommit mode: committed at once.
+    let id = insert_customer(pool, name, None).await?;
+    let second: i64 = sqlx::query_scalar(count).fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    delete_customer(pool, id).await?;
+    Ok([first, second])
+}
+// ANCHOR_END: two_reads
+
 /// How many customers are named `name`: 0 or 1, since names are unique.
 pub async fn count_named<'e>(
     executor: impl MySqlExecutor<'e>,
@@ -110,11 +177,20 @@ pub async fn run(ctx: &crate::Ctx) -> Result<crate::report::Transactions> {
     .await?;
     let after_rollback = count_named(pool, "Katherine Johnson").await?;
     let (seen_inside, seen_after_drop) = drop_a_transaction(pool, "Hedy Lamarr").await?;
+    let savepoint = nested_rollback(pool, "Barbara Liskov", "Frances Allen").await?;
+    sqlx::query("DELETE FROM customers WHERE name = ?")
+        .bind("Barbara Liskov")
+        .execute(pool)
+        .await?;
     Ok(crate::report::Transactions {
         committed_rows,
         failed,
         after_rollback,
         seen_inside,
         seen_after_drop,
+        savepoint,
+        repeatable_read: two_reads(pool, Isolation::RepeatableRead, "Alan Turing")
+            .await?,
+        read_committed: two_reads(pool, Isolation::ReadCommitted, "Alan Turing").await?,
     })
 }

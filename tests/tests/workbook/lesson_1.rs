@@ -50,9 +50,14 @@ async fn pool_has_the_options_the_chapter_explains() -> TestResult {
     let ctx = lesson_1::Ctx {
         pool,
         database: db.name.clone(),
+        url: db.url.clone(),
     };
     let report = lesson_1::s1_connect::run(&ctx).await?;
     assert_eq!((report.min_connections, report.max_connections), (1, 5));
+    assert_eq!(
+        report.time_zone_with_events, "+00:00",
+        "set by after_connect"
+    );
     assert!(report.to_string().contains("1 to 5 connections"));
     ctx.pool.close().await;
     Ok(())
@@ -209,6 +214,35 @@ async fn dropped_transaction_rolls_back() -> TestResult {
     assert_eq!((inside, after), (1, 0));
     assert_eq!(lesson_1::count_named(&pool, "Hedy Lamarr").await?, 0);
     assert_eq!(names(&pool).await?, ["Lynn"]);
+    pool.close().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_nested_transaction_rolls_back_to_its_savepoint_and_the_outer_commits()
+-> TestResult {
+    let (_db, pool) = lesson_pool("lesson_1_savepoint").await?;
+    let counts = lesson_1::nested_rollback(&pool, "Kept", "Undone").await?;
+    assert_eq!(counts, [1, 0]);
+    assert_eq!(names(&pool).await?, ["Kept", "Lynn"]);
+    pool.close().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn repeatable_read_keeps_its_snapshot_and_read_committed_sees_the_new_row()
+-> TestResult {
+    use lesson_1::Isolation;
+    let (_db, pool) = lesson_pool("lesson_1_isolation").await?;
+    let repeatable = lesson_1::two_reads(&pool, Isolation::RepeatableRead, "New").await?;
+    let committed = lesson_1::two_reads(&pool, Isolation::ReadCommitted, "New").await?;
+    assert_eq!(repeatable, [1, 1]);
+    assert_eq!(committed, [1, 2]);
+    assert_eq!(
+        names(&pool).await?,
+        ["Lynn"],
+        "the inserted rows are deleted again"
+    );
     pool.close().await;
     Ok(())
 }
@@ -374,4 +408,35 @@ fn with_database_without_a_command_says_how_to_use_it_and_exits_2() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("usage: with-database COMMAND"), "{stderr}");
+}
+
+/// The Rust side of SQLAlchemy's "one engine per event loop": a pool belongs to the
+/// runtime that made it. Made in one runtime, whose driver no longer runs, it does not
+/// answer a query from another runtime.
+#[test]
+fn a_pool_made_on_one_runtime_does_not_serve_another() -> TestResult {
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let first = runtime()?;
+    let (db, pool) = first.block_on(async {
+        let db = fresh_database("lesson_1_runtimes").await?;
+        let pool = lesson_1::connect(&db.url).await?;
+        anyhow::Ok((db, pool))
+    })?;
+    let answered = runtime()?.block_on(async {
+        let query = sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&pool);
+        tokio::time::timeout(std::time::Duration::from_secs(15), query).await
+    });
+    assert!(
+        !matches!(answered, Ok(Ok(1))),
+        "the pool answered from a runtime that did not make it: {answered:?}"
+    );
+    first.block_on(async move {
+        pool.close().await;
+        drop(db);
+    });
+    Ok(())
 }
