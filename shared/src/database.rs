@@ -99,6 +99,19 @@ pub async fn create_database(server_url: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Drops the database `name` on the connection `conn`, if it exists. Only for databases
+/// the workbook made: the name is checked to be letters, digits and underscores.
+#[cfg(feature = "testing")]
+pub(crate) async fn drop_database(conn: &mut MySqlConnection, name: &str) -> Result<()> {
+    check_name(name)?;
+    let sql = format!("DROP DATABASE IF EXISTS `{name}`");
+    sqlx::query(AssertSqlSafe(sql))
+        .execute(conn)
+        .await
+        .with_context(|| format!("cannot drop the database {name}"))?;
+    Ok(())
+}
+
 /// The database a lesson works in, with a one-line note on stderr saying which server it
 /// is.
 ///

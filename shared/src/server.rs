@@ -118,16 +118,6 @@ impl Server {
         }
     }
 
-    /// Starts a server of the caller's own, never the one in `DATABASE_URL`: a container
-    /// when Docker answers (unless `WORKBOOK_SERVER=local`), else a local server. For
-    /// work that kills the server or changes its global settings, which would disturb
-    /// anyone else on it.
-    ///
-    /// Blocks while the server starts.
-    pub fn start_private() -> Result<Server> {
-        Server::start_owned()
-    }
-
     /// Starts (or, for `DATABASE_URL`, only describes) a server, without sharing it.
     ///
     /// Blocks while a server starts. Most code wants the shared [`server`] instead.
@@ -151,11 +141,18 @@ impl Server {
                 startup: Duration::ZERO,
             });
         }
-        Server::start_owned()
+        Server::start_private()
     }
 
-    /// The second and third ways: a container, else a local binary.
-    fn start_owned() -> Result<Server> {
+    /// Starts a server of the caller's own, never the one in `DATABASE_URL`: a container
+    /// when Docker answers (unless `WORKBOOK_SERVER=local`), else a local server. For
+    /// work that kills the server or changes its global settings, which would disturb
+    /// anyone else on it.
+    ///
+    /// Blocks while the server starts.
+    ///
+    /// These are the second and third ways to a server: a container, else a local binary.
+    pub fn start_private() -> Result<Server> {
         let mode = std::env::var("WORKBOOK_SERVER").unwrap_or_else(|_| "auto".to_owned());
         if !matches!(mode.as_str(), "auto" | "docker" | "local") {
             bail!("WORKBOOK_SERVER is {mode:?}; use auto, docker or local");

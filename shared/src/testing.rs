@@ -4,11 +4,13 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, Result};
+use sqlx::Connection;
 use sqlx::mysql::MySqlPool;
-use sqlx::{AssertSqlSafe, Connection};
 use tokio::sync::OnceCell;
 
-use crate::database::{check_name, connect, connect_one, create_database, migrate};
+use crate::database::{
+    check_name, connect, connect_one, create_database, drop_database, migrate,
+};
 use crate::redact::redact;
 use crate::server::server;
 
@@ -128,11 +130,7 @@ pub async fn sweep_leftovers(server_url: &str) -> Result<()> {
         let alive =
             !pid.is_empty() && std::path::Path::new(&format!("/proc/{pid}")).exists();
         if !alive && check_name(&name).is_ok() {
-            let sql = format!("DROP DATABASE IF EXISTS `{name}`");
-            sqlx::query(AssertSqlSafe(sql))
-                .execute(&mut conn)
-                .await
-                .with_context(|| format!("cannot drop the leftover database {name}"))?;
+            drop_database(&mut conn, &name).await?;
         }
     }
     conn.close().await.ok();
@@ -158,8 +156,7 @@ impl Drop for FreshDatabase {
                 .build()?;
             runtime.block_on(async {
                 let mut conn = connect_one(&server_url).await?;
-                let sql = format!("DROP DATABASE IF EXISTS `{name}`");
-                sqlx::query(AssertSqlSafe(sql)).execute(&mut conn).await?;
+                drop_database(&mut conn, &name).await?;
                 conn.close().await.ok();
                 anyhow::Ok(())
             })

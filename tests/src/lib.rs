@@ -16,8 +16,14 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 
 /// The workspace's root directory.
+///
+/// Read when the tests run (cargo sets `CARGO_MANIFEST_DIR` for them), not only when they
+/// compile: with a target directory shared between checkouts, a compiled copy could
+/// otherwise look at the checkout that built it first.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir
         .parent()
         .expect("tests/ has a parent")
         .to_path_buf()
