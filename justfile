@@ -18,6 +18,10 @@ lesson N *ARGS:
 test *ARGS:
     cargo test --workspace {{ARGS}}
 
+# Every test, including those that need a Docker daemon and a local mariadbd/mysqld.
+test-all *ARGS:
+    cargo test --workspace {{ARGS}} -- --include-ignored
+
 # Write the captured outputs anew from real runs, on MySQL (Docker) and on MariaDB (a local
 # server); review the diff before you commit. Needs Docker and `just mysql-image` (or an image
 # in WORKBOOK_MYSQL_IMAGE), and mariadbd.

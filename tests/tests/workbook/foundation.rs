@@ -4,9 +4,29 @@
 use std::path::Path;
 use std::time::Duration;
 
+use anyhow::Context;
 use sqlx::Connection;
 use workbook::{LocalServer, fresh_database, server};
-use workbook_tests::{LessonCommand, Run, TestResult, say, skip};
+use workbook_tests::{LessonCommand, Run, TestResult, say};
+
+/// Why an ignored test that needs a server binary failed when it was run.
+const NO_SERVER_BINARY: &str =
+    "this test needs mariadbd or mysqld (on PATH, or in WORKBOOK_MYSQLD)";
+
+/// Why an ignored test that needs Docker failed when it was run.
+const NO_DOCKER: &str = "this test needs a Docker daemon that answers";
+
+/// Tests that need more than the one server are `#[ignore]`d with the reason; CI must run
+/// them all, so under `CI=true` the harness must have been told `--include-ignored`.
+#[test]
+fn under_ci_the_ignored_tests_run_too() {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    let included = std::env::args().any(|a| a == "--include-ignored" || a == "--ignored");
+    assert!(
+        !ci || included,
+        "CI=true, but the ignored tests are left out: run `cargo test -- --include-ignored`"
+    );
+}
 
 fn database_exists_query() -> &'static str {
     "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?"
@@ -46,15 +66,10 @@ async fn the_database_url_path_uses_the_server_it_names() -> TestResult {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs mariadbd or mysqld installed; run with `-- --include-ignored`"]
 async fn a_local_server_starts_serves_and_leaves_no_process_or_directory_behind()
 -> TestResult {
-    let Some(binary) = workbook::find_server_binary() else {
-        skip(
-            "a_local_server_starts_serves_and_leaves_no_process_or_directory_behind",
-            "no mariadbd or mysqld on this machine",
-        );
-        return Ok(());
-    };
+    let binary = workbook::find_server_binary().context(NO_SERVER_BINARY)?;
     let local =
         tokio::task::spawn_blocking(move || LocalServer::start(&binary)).await??;
     let pid = local.pid().expect("the server runs");
@@ -112,15 +127,10 @@ fn servers_using(dir: &Path) -> Vec<u32> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs mariadbd or mysqld installed; run with `-- --include-ignored`"]
 async fn a_lesson_that_starts_its_own_server_cleans_up_after_it_ends_and_after_kill_9()
 -> TestResult {
-    if workbook::find_server_binary().is_none() {
-        skip(
-            "a_lesson_that_starts_its_own_server_cleans_up_after_it_ends_and_after_kill_9",
-            "no mariadbd or mysqld here",
-        );
-        return Ok(());
-    }
+    workbook::find_server_binary().context(NO_SERVER_BINARY)?;
     // A private TMPDIR shows exactly what the lesson's server left behind.
     let tmp = tempfile::tempdir()?;
 
@@ -165,6 +175,7 @@ async fn a_lesson_that_starts_its_own_server_cleans_up_after_it_ends_and_after_k
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Docker daemon and a MySQL image; run with `-- --include-ignored`"]
 async fn the_docker_path_starts_mysql_8_4_or_later_where_a_daemon_answers() -> TestResult
 {
     let started = std::time::Instant::now();
@@ -173,16 +184,7 @@ async fn the_docker_path_starts_mysql_8_4_or_later_where_a_daemon_answers() -> T
         started.elapsed() < Duration::from_secs(3),
         "the Docker check must answer in about a second"
     );
-    let endpoint = match probe {
-        Ok(endpoint) => endpoint,
-        Err(why) => {
-            skip(
-                "the_docker_path_starts_mysql_8_4_or_later_where_a_daemon_answers",
-                &why,
-            );
-            return Ok(());
-        }
-    };
+    let endpoint = probe.map_err(anyhow::Error::msg).context(NO_DOCKER)?;
     let docker = tokio::task::spawn_blocking(workbook::DockerServer::start).await??;
     let mut conn = sqlx::MySqlConnection::connect(docker.url()).await?;
     let version: String = sqlx::query_scalar("SELECT VERSION()")
@@ -514,14 +516,12 @@ async fn a_fresh_database_gets_the_servers_utf8mb4_collation_and_its_padding_rul
 }
 
 #[test]
-fn an_image_docker_cannot_get_falls_back_to_a_local_server_or_fails_clearly() {
-    if let Err(why) = workbook::docker_available() {
-        skip(
-            "an_image_docker_cannot_get_falls_back_to_a_local_server_or_fails_clearly",
-            &why,
-        );
-        return;
-    }
+#[ignore = "needs a Docker daemon; run with `-- --include-ignored`"]
+fn an_image_docker_cannot_get_falls_back_to_a_local_server_or_fails_clearly() -> TestResult
+{
+    workbook::docker_available()
+        .map_err(anyhow::Error::msg)
+        .context(NO_DOCKER)?;
     let missing = "workbook/no-such-image:0";
     if workbook::find_server_binary().is_some() {
         let run = LessonCommand::new("lesson-1", None)
@@ -560,4 +560,5 @@ fn an_image_docker_cannot_get_falls_back_to_a_local_server_or_fails_clearly() {
         run.stderr
     );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    Ok(())
 }
