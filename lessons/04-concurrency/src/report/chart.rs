@@ -1,5 +1,5 @@
-//! Step 3's chart: measured wall time and the ideal ceil(N/P)·t against the pool size, as
-//! an SVG file drawn with plotters.
+//! Step 3's chart: measured wall time and the ideal ceil(N/P)·t against the pool size,
+//! as an SVG file drawn with plotters. Plumbing: the book shows the chart, not this.
 
 use std::path::Path;
 
@@ -7,9 +7,8 @@ use anyhow::{Context, Result, anyhow};
 use plotters::coord::combinators::BindKeyPoints;
 use plotters::prelude::*;
 
-use crate::Row;
+use super::Row;
 
-// ANCHOR: chart
 /// Draws the concurrent rows of `rows` (wall time and ideal against pool size, both axes
 /// logarithmic) into an SVG file at `path`.
 pub fn write_pool_size_chart(rows: &[Row], path: &Path) -> Result<()> {
@@ -101,7 +100,6 @@ pub fn write_pool_size_chart(rows: &[Row], path: &Path) -> Result<()> {
     root.present().map_err(|e| draw(&e))?;
     Ok(())
 }
-// ANCHOR_END: chart
 
 /// Round values (1, 2 and 5 times a power of ten) between `low` and `high`, so that a
 /// logarithmic axis is labelled below its first power of ten too.
