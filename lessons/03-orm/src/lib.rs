@@ -14,6 +14,7 @@ pub mod s3_crud;
 pub mod s4_relations;
 pub mod s5_transactions;
 pub mod s6_pagination;
+pub mod s7_streaming;
 
 pub mod report;
 
@@ -46,6 +47,7 @@ pub use s6_pagination::{
     all_pages_by_keyset, all_pages_by_offset, orders_page_after, orders_page_by_offset,
     second_page_after_a_delete,
 };
+pub use s7_streaming::{STREAM_ORDERS, stream_order_total};
 
 /// What every step runs against: the lesson's pool, which main.rs builds with step 2's
 /// [`session_factory`].

@@ -2,7 +2,7 @@
 
 use anyhow::{Result, anyhow};
 use lesson_3::{Ctx, s1_models, s2_sessions, s3_crud, s4_relations};
-use lesson_3::{s5_transactions, s6_pagination};
+use lesson_3::{s5_transactions, s6_pagination, s7_streaming};
 
 // NOTE: the multi-thread runtime that `#[tokio::main]` builds, written out in step 2:
 // the migration harness calls `block_in_place`, which panics on a current-thread one.
@@ -32,6 +32,8 @@ async fn steps() -> Result<()> {
     println!("{}", s5_transactions::run(&ctx).await?);
     workbook::step("6", "Pagination");
     println!("{}", s6_pagination::run(&ctx).await?);
+    workbook::step("7", "Streaming");
+    println!("{}", s7_streaming::run(&ctx).await?);
 
     ctx.pool.close();
     Ok(())

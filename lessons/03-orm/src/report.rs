@@ -259,3 +259,30 @@ impl fmt::Display for Pagination {
         write!(f, "{after} by keyset: {}", self.drift_keyset.join(", "))
     }
 }
+
+/// Step 7: what the stream counted and summed, and the same sum from a `load`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Streaming {
+    /// How many orders came through the stream.
+    pub streamed: usize,
+    /// Their total, in cents, summed as they came.
+    pub total_cents: i64,
+    /// The same total from a `load` into a `Vec`, in cents.
+    pub loaded_total_cents: i64,
+}
+
+impl fmt::Display for Streaming {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "streamed {} orders one at a time, {} in total",
+            self.streamed,
+            dollars(self.total_cents)
+        )?;
+        write!(
+            f,
+            "loaded into a Vec instead: {} in total",
+            dollars(self.loaded_total_cents)
+        )
+    }
+}

@@ -743,7 +743,7 @@ async fn each_step_reports_what_the_book_shows_and_leaves_only_the_seed_row() ->
 {
     use lesson_3::report::Transfer;
     use lesson_3::{s1_models, s2_sessions, s3_crud, s4_relations};
-    use lesson_3::{s5_transactions, s6_pagination};
+    use lesson_3::{s5_transactions, s6_pagination, s7_streaming};
 
     let db = fresh_database("lesson_3_steps").await?;
     let ctx = lesson_3::Ctx {
@@ -828,6 +828,13 @@ async fn each_step_reports_what_the_book_shows_and_leaves_only_the_seed_row() ->
     assert_eq!(pages.drift_offset[0], "item 12", "OFFSET skips item 11");
     assert_eq!(pages.drift_keyset[0], "item 11", "the keyset carries on");
     assert!(pages.offset_sql[0].ends_with("LIMIT ? OFFSET ?"));
+
+    let streaming = s7_streaming::run(&ctx).await?;
+    assert_eq!(streaming.streamed, lesson_3::STREAM_ORDERS);
+    // 100 cents for the first order, 200 for the second, ...
+    let n = lesson_3::STREAM_ORDERS as i64;
+    assert_eq!(streaming.total_cents, 100 * n * (n + 1) / 2);
+    assert_eq!(streaming.loaded_total_cents, streaming.total_cents);
 
     ctx.pool.close();
     let check = workbook::connect(&db.url).await?;
