@@ -21,7 +21,9 @@ pub struct Customer {
     /// The job; `None` is SQL `NULL`.
     pub job: Option<String>,
 }
+// ANCHOR_END: customer
 
+// ANCHOR: new_customer
 /// A customer to insert: no `id`, the server assigns it.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = customers)]
@@ -43,7 +45,7 @@ pub struct CustomerChanges<'a> {
     /// A new job, if any; `Some(None)` clears it to `NULL`.
     pub job: Option<Option<&'a str>>,
 }
-// ANCHOR_END: customer
+// ANCHOR_END: new_customer
 
 // ANCHOR: order
 /// A row of `orders`. `belongs_to(Customer)` gives `Order::belonging_to(&customers)`.

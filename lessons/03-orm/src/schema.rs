@@ -2,7 +2,7 @@
 //! database; here it is written by hand, and a test checks it against what the migrations
 //! create.
 
-// ANCHOR: schema
+// ANCHOR: customers_table
 diesel::table! {
     /// The article's table: `id` is a SMALLINT, `job` may be NULL and defaults to ''.
     customers (id) {
@@ -16,7 +16,9 @@ diesel::table! {
         job -> Nullable<Varchar>,
     }
 }
+// ANCHOR_END: customers_table
 
+// ANCHOR: orders_table
 diesel::table! {
     /// Orders, each belonging to one customer.
     orders (id) {
@@ -34,4 +36,4 @@ diesel::table! {
 
 diesel::joinable!(orders -> customers (customer_id));
 diesel::allow_tables_to_appear_in_same_query!(customers, orders);
-// ANCHOR_END: schema
+// ANCHOR_END: orders_table

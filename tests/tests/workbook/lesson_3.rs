@@ -192,25 +192,86 @@ async fn show_create(pool: &MySqlPool, table: &str) -> anyhow::Result<String> {
     Ok(counter.replace(&create, "").into_owned())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn migrations_create_the_shared_schemas_tables_and_coexist_with_it() -> TestResult {
-    // One database migrated by the workbook's shared schema (sqlx), one by the lesson
-    // (diesel).
-    let TestDatabase {
-        db: shared,
-        pool: shared_pool,
-    } = TestDatabase::migrated("lesson_3_shared").await?;
-    let own = fresh_database("lesson_3_own").await?;
-    let (pool, conn) = migrated(&own).await?;
+/// The tables in the database of `pool`, by name, without the migrations' bookkeeping
+/// (sqlx's `_sqlx_migrations`, diesel's `__diesel_schema_migrations`).
+async fn tables(pool: &MySqlPool) -> anyhow::Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = DATABASE() \
+         AND TABLE_NAME NOT IN ('_sqlx_migrations', '__diesel_schema_migrations') \
+         ORDER BY TABLE_NAME",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Two fresh databases: one migrated by the workbook's shared schema (sqlx), one by the
+/// lesson's own migrations (diesel), with the lesson's pool and a sqlx pool on the latter.
+struct TwoDatabases {
+    shared: TestDatabase,
+    own: FreshDatabase,
+    own_diesel: DbPool,
+    own_sqlx: MySqlPool,
+}
+
+async fn two_databases(prefix: &str) -> anyhow::Result<TwoDatabases> {
+    let shared = TestDatabase::migrated(&format!("{prefix}_shared")).await?;
+    let own = fresh_database(&format!("{prefix}_own")).await?;
+    let (own_diesel, conn) = migrated(&own).await?;
     drop(conn);
-    let own_pool = workbook::connect(&own.url).await?;
-    for table in ["customers", "orders"] {
+    let own_sqlx = workbook::connect(&own.url).await?;
+    Ok(TwoDatabases {
+        shared,
+        own,
+        own_diesel,
+        own_sqlx,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lesson_migrations_create_the_same_tables_as_the_shared_migrations() -> TestResult
+{
+    let dbs = two_databases("lesson_3_same").await?;
+    let (shared_pool, own_pool) = (&dbs.shared.pool, &dbs.own_sqlx);
+
+    let shared_tables = tables(shared_pool).await?;
+    let own_tables = tables(own_pool).await?;
+    let both: Vec<String> = own_tables
+        .iter()
+        .filter(|t| shared_tables.contains(t))
+        .cloned()
+        .collect();
+    assert_eq!(
+        both, own_tables,
+        "every table of the lesson's is one of the shared schema's"
+    );
+    assert_eq!(own_tables, ["customers", "orders"]);
+    for table in &both {
         assert_eq!(
-            show_create(&shared_pool, table).await?,
-            show_create(&own_pool, table).await?,
-            "{table} differs"
+            show_create(shared_pool, table).await?,
+            show_create(own_pool, table).await?,
+            "{table}: the lesson's migrations and the shared ones disagree"
         );
     }
+
+    dbs.own_diesel.close();
+    dbs.shared.pool.close().await;
+    dbs.own_sqlx.close().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lesson_and_shared_migrations_run_cleanly_on_top_of_each_other() -> TestResult {
+    let TwoDatabases {
+        shared:
+            TestDatabase {
+                db: shared,
+                pool: shared_pool,
+            },
+        own: _own,
+        own_diesel: pool,
+        own_sqlx: own_pool,
+    } = two_databases("lesson_3_both").await?;
     assert_eq!(names(&own_pool).await?, ["Lynn"], "the seed row");
 
     // Each runs cleanly on top of the other, and the seed row stays single.
@@ -671,6 +732,114 @@ async fn offset_and_keyset_pages_return_every_order_exactly_once() -> TestResult
     check.close().await;
     drop(conn);
     pool.close();
+    Ok(())
+}
+
+// --- Every step, as main.rs runs it
+// ----------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_step_reports_what_the_book_shows_and_leaves_only_the_seed_row() -> TestResult
+{
+    use lesson_3::report::Transfer;
+    use lesson_3::{s1_models, s2_sessions, s3_crud, s4_relations};
+    use lesson_3::{s5_transactions, s6_pagination, s7_streaming};
+
+    let db = fresh_database("lesson_3_steps").await?;
+    let ctx = lesson_3::Ctx {
+        pool: lesson_3::session_factory(&db.url, 5)?,
+    };
+
+    let sql = s1_models::run(&ctx).await?.0;
+    assert_eq!(sql.len(), 2);
+    assert!(sql[0].starts_with("SELECT `customers`.`id`"), "{}", sql[0]);
+    assert!(
+        sql[1].ends_with(r#"-- binds: ["Ada", "Engineer"]"#),
+        "{}",
+        sql[1]
+    );
+
+    let sessions = s2_sessions::run(&ctx).await?;
+    assert_eq!(sessions.applied, ["20240101000001", "20240101000002"]);
+    assert_eq!((sessions.max_size, sessions.open, sessions.idle), (5, 1, 1));
+
+    let crud = s3_crud::run(&ctx).await?;
+    assert_eq!(crud.created.name, "Ada");
+    let many: Vec<(&str, Option<&str>)> = crud
+        .many
+        .iter()
+        .map(|c| (c.name.as_str(), c.job.as_deref()))
+        .collect();
+    assert_eq!(
+        many,
+        [
+            ("Grace", Some("Compiler Developer")),
+            ("Linus", Some("Kernel Developer")),
+            ("Margaret", Some("")),
+        ]
+    );
+    assert_eq!(crud.developers, crud.many[..2]);
+    assert_eq!(crud.found.as_ref(), Some(&crud.created));
+    assert_eq!(crud.missing, None);
+    assert_eq!(crud.updated.job.as_deref(), Some("Staff Engineer"));
+    assert_eq!(crud.duplicate, Err("Lynn".to_owned()));
+    assert_eq!(crud.deleted, 4);
+
+    let relations = s4_relations::run(&ctx).await?;
+    assert_eq!(relations.customers, 3);
+    assert_eq!((relations.naive_statements, relations.naive_server), (4, 4));
+    assert_eq!((relations.eager_statements, relations.eager_server), (2, 2));
+    let loaded: Vec<(&str, usize)> = relations
+        .loaded
+        .iter()
+        .map(|(c, orders)| (c.name.as_str(), orders.len()))
+        .collect();
+    assert_eq!(loaded, [("Ada", 2), ("Grace", 2), ("Linus", 2)]);
+
+    let tx = s5_transactions::run(&ctx).await?;
+    assert_eq!(tx.rolled_back.as_deref(), Some("the card was declined"));
+    assert!(tx.after_rollback.is_empty());
+    assert_eq!(tx.inner_error, "the rug is out of stock");
+    assert_eq!(tx.statements.len(), 6);
+    assert_eq!(tx.after_commit, ["lamp"]);
+    assert_eq!(
+        tx.transfer,
+        Transfer::Refused {
+            total_cents: 181_500,
+            limit_cents: 160_000
+        }
+    );
+    assert_eq!(
+        tx.after_transfer,
+        [
+            (
+                "Ada".to_owned(),
+                vec!["lamp".into(), "monitor".into(), "keyboard".into()]
+            ),
+            ("Grace".to_owned(), vec!["laptop".into()]),
+        ]
+    );
+
+    let pages = s6_pagination::run(&ctx).await?;
+    let sizes = |pages: &[Vec<_>]| pages.iter().map(Vec::len).collect::<Vec<_>>();
+    assert_eq!(sizes(&pages.by_offset), [10, 10, 3]);
+    assert_eq!(pages.by_offset, pages.by_keyset);
+    assert_eq!(pages.drift_offset.len(), 10);
+    assert_eq!(pages.drift_offset[0], "item 12", "OFFSET skips item 11");
+    assert_eq!(pages.drift_keyset[0], "item 11", "the keyset carries on");
+    assert!(pages.offset_sql[0].ends_with("LIMIT ? OFFSET ?"));
+
+    let streaming = s7_streaming::run(&ctx).await?;
+    assert_eq!(streaming.streamed, lesson_3::STREAM_ORDERS);
+    // 100 cents for the first order, 200 for the second, ...
+    let n = lesson_3::STREAM_ORDERS as i64;
+    assert_eq!(streaming.total_cents, 100 * n * (n + 1) / 2);
+    assert_eq!(streaming.loaded_total_cents, streaming.total_cents);
+
+    ctx.pool.close();
+    let check = workbook::connect(&db.url).await?;
+    assert_eq!(names(&check).await?, ["Lynn"]);
+    check.close().await;
     Ok(())
 }
 
