@@ -7,8 +7,8 @@ use sea_query::{InsertStatement, SelectStatement};
 
 // ANCHOR: exercise_1
 /// Exercise 2.1: the customers without a job, that is whose `job` is NULL or `''`, by
-/// name. Select `id, name, job` so that `crate::fetch_customers` can run it. Hint:
-/// `Cond::any()`.
+/// name. Select `id, name, job` so that `crate::s4_select::fetch_customers` can run it.
+/// Hint: `Cond::any()`.
 pub fn without_a_job() -> Result<SelectStatement> {
     bail!("exercise 2.1 is not solved yet")
 }

@@ -1,5 +1,8 @@
+//! Lesson 2, step by step: each step runs, then its report is printed.
+
 use anyhow::{Context, Result};
-use lesson_2::steps;
+use lesson_2::{Ctx, s1_tables, s2_ddl, s3_writing, s4_select};
+use lesson_2::{s5_dynamic, s6_seeing_sql, s7_update_delete};
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -8,40 +11,23 @@ async fn main() -> Result<()> {
     workbook::migrate(&pool)
         .await
         .context("cannot create the shared schema")?;
+    let ctx = Ctx { pool };
 
     workbook::step("1", "Describe the tables");
-    steps::describe_tables();
-
+    println!("{}", s1_tables::run(&ctx).await?);
     workbook::step("2", "The DDL from the builder");
-    steps::ddl(&pool)
-        .await
-        .context("step 2, the DDL from the builder, failed")?;
-
+    println!("{}", s2_ddl::run(&ctx).await?);
     workbook::step("3", "Write: a multi-row insert and an upsert");
-    steps::write(&pool)
-        .await
-        .context("step 3, writing, failed")?;
-
+    println!("{}", s3_writing::run(&ctx).await?);
     workbook::step("4", "Select");
-    steps::select(&pool)
-        .await
-        .context("step 4, selecting, failed")?;
-
+    println!("{}", s4_select::run(&ctx).await?);
     workbook::step("5", "Dynamic queries");
-    steps::dynamic(&pool)
-        .await
-        .context("step 5, dynamic queries, failed")?;
-
+    println!("{}", s5_dynamic::run(&ctx).await?);
     workbook::step("6", "Seeing the SQL");
-    steps::seeing_the_sql(&pool)
-        .await
-        .context("step 6, seeing the SQL, failed")?;
-
+    println!("{}", s6_seeing_sql::run(&ctx).await?);
     workbook::step("7", "Update and delete");
-    steps::update_and_delete(&pool)
-        .await
-        .context("step 7, update and delete, failed")?;
+    println!("{}", s7_update_delete::run(&ctx).await?);
 
-    pool.close().await;
+    ctx.pool.close().await;
     Ok(())
 }

@@ -6,12 +6,12 @@ use sea_query::{
     Cond, Expr, ExprTrait, InsertStatement, OnConflict, Order, Query, SelectStatement,
 };
 
-use crate::{Customers, Orders};
+use crate::s1_tables::{Customers, Orders};
 
 // ANCHOR: exercise_1
 /// Exercise 2.1: the customers without a job, that is whose `job` is NULL or `''`, by
-/// name. Select `id, name, job` so that `crate::fetch_customers` can run it. Hint:
-/// `Cond::any()`.
+/// name. Select `id, name, job` so that `crate::s4_select::fetch_customers` can run it.
+/// Hint: `Cond::any()`.
 pub fn without_a_job() -> Result<SelectStatement> {
     Ok(Query::select()
         .columns([Customers::Id, Customers::Name, Customers::Job])

@@ -158,6 +158,7 @@ fn every_lesson_in_the_workspace_has_a_chapter_in_the_summary() {
 /// below hold for. Each lesson joins this list as it is reshaped.
 const STEP_SHAPED: &[(&str, u32)] = &[
     ("01-plain-sql", 1),
+    ("02-query-builder", 2),
     ("03-orm", 3),
     ("04-concurrency", 4),
 ];

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use lesson_2::{Customer, Filters, SAMPLE_CUSTOMERS, SAMPLE_ORDERS};
+use lesson_2::s7_update_delete;
+use lesson_2::{Customer, Filters, Inlined, SAMPLE_CUSTOMERS, SAMPLE_ORDERS};
+use lesson_2::{s1_tables, s2_ddl, s3_writing, s4_select, s5_dynamic, s6_seeing_sql};
 use regex::Regex;
 use sqlx::mysql::MySqlPool;
 use workbook::{TestDatabase, fresh_database};
@@ -321,5 +323,82 @@ async fn the_join_counts_and_totals_each_customers_orders() -> TestResult {
     assert_eq!(names, ["Ada", "Grace", "Linus", "Lynn", "Margaret"]);
     assert_eq!(actual["Grace"], (2, 132_400));
     pool.close().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn inlined_sql_breaks_on_a_quote_and_lets_an_injection_in_where_bound_values_do_not()
+-> TestResult {
+    let (_db, pool) = sample_database("lesson_2_inlined").await?;
+    let quote = lesson_2::inlined_versus_bound(&pool, "O'Brien").await?;
+    // 1064 is ER_PARSE_ERROR on MySQL and MariaDB alike.
+    assert_eq!(quote.inlined, Inlined::Error(1064));
+    assert!(quote.bound.is_empty());
+    let injection = lesson_2::inlined_versus_bound(&pool, "' OR 1=1 -- ").await?;
+    let everyone = ["Ada", "Grace", "Linus", "Lynn", "Margaret"].map(str::to_owned);
+    assert_eq!(injection.inlined, Inlined::Rows(everyone.to_vec()));
+    assert!(injection.bound.is_empty());
+    // The mode was set on a connection of its own: no pooled connection keeps it.
+    for _ in 0..5 {
+        let mode: String = sqlx::query_scalar("SELECT @@SESSION.sql_mode")
+            .fetch_one(&pool)
+            .await?;
+        assert!(!mode.contains("NO_BACKSLASH_ESCAPES"), "{mode}");
+    }
+    pool.close().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn each_step_reports_what_it_did_and_the_last_removes_what_the_run_added()
+-> TestResult {
+    let TestDatabase { db: _db, pool } = TestDatabase::migrated("lesson_2_steps").await?;
+    let ctx = lesson_2::Ctx { pool };
+
+    let tables = s1_tables::run(&ctx).await?;
+    assert_eq!(tables.customers, "customers");
+    assert_eq!(
+        tables.order_columns,
+        ["id", "customer_id", "item", "amount_cents"]
+    );
+
+    let ddl = s2_ddl::run(&ctx).await?;
+    assert!(ddl.existed, "the shared migrations made the table");
+    assert!(
+        ddl.sql
+            .starts_with("CREATE TABLE IF NOT EXISTS `customers`")
+    );
+
+    let writes = s3_writing::run(&ctx).await?;
+    assert_eq!((writes.inserted, writes.orders_inserted), (4, 5));
+    assert_eq!(writes.insert.values.len(), 2 * SAMPLE_CUSTOMERS.len());
+    let upserts: Vec<(u64, i64)> = writes
+        .upserts
+        .iter()
+        .map(|u| (u.affected, u.customers))
+        .collect();
+    assert_eq!(upserts, [(1, 5), (1, 5), (2, 5)]);
+
+    let selects = s4_select::run(&ctx).await?;
+    let grace = selects.totals.rows.iter().find(|t| t.name == "Grace");
+    assert_eq!(grace.map(|t| (t.orders, t.total_cents)), Some((2, 132_400)));
+    assert_eq!(selects.by_job.rows.iter().map(|(_, n)| n).sum::<i64>(), 5);
+
+    let searches = s5_dynamic::run(&ctx).await?;
+    let found: Vec<&[String]> = searches.0.iter().map(|s| &s.rows[..]).collect();
+    assert_eq!(found[1], ["Linus", "Lynn"]);
+    assert_eq!(found[3], ["Ada", "Grace"]);
+    assert!(found[5].is_empty(), "`100%_sure!` is taken literally");
+
+    let seen = s6_seeing_sql::run(&ctx).await?;
+    assert!(seen.sql.ends_with("WHERE `name` = ?"), "{}", seen.sql);
+    assert!(!seen.sql.contains("O'Brien"));
+    assert!(seen.inlined.contains("O\\'Brien"), "{}", seen.inlined);
+
+    let last = s7_update_delete::run(&ctx).await?;
+    assert_eq!(last.updated, 1);
+    assert_eq!((last.orders_deleted, last.customers_deleted), (5, 4));
+    assert_eq!(last.left, ["Lynn"]);
+    ctx.pool.close().await;
     Ok(())
 }
