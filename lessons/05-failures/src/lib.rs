@@ -56,7 +56,7 @@ pub const DEFAULT_TRANSFERS: u32 = 30;
 /// Step 4's default: rounds for each way of timing out.
 pub const DEFAULT_ROUNDS: u32 = 200;
 /// Step 7's default: generated strings.
-pub const DEFAULT_STRINGS: u32 = 1_000;
+pub const DEFAULT_STRINGS: u32 = 200;
 
 /// How much work each step does. The defaults make a whole run take seconds; the
 /// chapter shows the flags for a larger run.

@@ -367,16 +367,17 @@ async fn a_cancelled_begin_leaves_a_transaction_open_unless_the_pool_guards_it()
 async fn hostile_strings_round_trip_exactly_and_too_long_ones_are_refused() -> TestResult
 {
     let (db, pool) = lesson_pool("lesson_5_hostile").await?;
-    let report = lesson_5::s7_hostile::hostile_input(&pool, &db.url, 1_000).await?;
+    let n = lesson_5::DEFAULT_STRINGS as usize;
+    let report = lesson_5::s7_hostile::hostile_input(&pool, &db.url, n).await?;
     assert!(report.strict, "{report}");
     let [sqlx_binds, sea, diesel, inlined] = report.round_trips.as_slice() else {
         panic!("four round trips expected: {report}");
     };
     for r in [sqlx_binds, sea, diesel] {
-        assert_eq!((r.written, r.exact, r.smuggled), (1_000, 1_000, 0), "{r}");
+        assert_eq!((r.written, r.exact, r.smuggled), (n, n, 0), "{r}");
         assert!(r.failed.is_empty(), "{r}");
     }
-    assert!(inlined.exact < 1_000, "{inlined}");
+    assert!(inlined.exact < n, "{inlined}");
     assert!(!inlined.failed.is_empty(), "{inlined}");
     // 50 characters are stored by all three; 51 are refused by all three.
     let (fit, too_long): (Vec<&Edge>, Vec<&Edge>) = report
