@@ -33,7 +33,6 @@ pub async fn customers_named_like(
 }
 // ANCHOR_END: exercise_1
 
-// ANCHOR: exercise_2
 /// What [`rename_customer`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Renamed {
@@ -45,6 +44,7 @@ pub enum Renamed {
     NoSuchCustomer,
 }
 
+// ANCHOR: exercise_2
 /// Exercise 5.2: gives customer `id` the name `new_name`, and says what happened. Any
 /// other database error is an `Err`.
 pub async fn rename_customer(
@@ -62,15 +62,10 @@ pub async fn rename_customer(
             Ok(Renamed::NameTaken)
         }
         Err(e) => Err(e.into()),
-        // MySQL counts changed rows: renaming a customer to their own name changes none,
-        // so zero rows does not prove the id is missing. Ask.
+        // Renaming a customer to their own name may change no row, so zero rows does
+        // not prove the id is missing. Ask.
         Ok(done) if done.rows_affected() == 0 => {
-            let exists: Option<i16> =
-                sqlx::query_scalar("SELECT id FROM customers WHERE id = ?")
-                    .bind(id)
-                    .fetch_optional(pool)
-                    .await?;
-            Ok(if exists.is_some() {
+            Ok(if customer_exists(pool, id).await? {
                 Renamed::Done
             } else {
                 Renamed::NoSuchCustomer
@@ -80,6 +75,17 @@ pub async fn rename_customer(
     }
 }
 // ANCHOR_END: exercise_2
+
+// ANCHOR: exercise_2_exists
+/// Whether a customer has the id `id`.
+async fn customer_exists(pool: &MySqlPool, id: i16) -> sqlx::Result<bool> {
+    let found: Option<i16> = sqlx::query_scalar("SELECT id FROM customers WHERE id = ?")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(found.is_some())
+}
+// ANCHOR_END: exercise_2_exists
 
 // ANCHOR: exercise_3
 /// Exercise 5.3: takes `quantity` items of product `product` from the table

@@ -161,6 +161,7 @@ const STEP_SHAPED: &[(&str, u32)] = &[
     ("02-query-builder", 2),
     ("03-orm", 3),
     ("04-concurrency", 4),
+    ("05-failures", 5),
 ];
 
 /// The most lines and columns a listing may have: what fits on the page unscrolled.

@@ -1,12 +1,14 @@
-//! Lesson 5: transactions and failures. Each scenario's claim, asserted on data, with
-//! smaller counts than the binary uses. Scenarios 5 and 6 restart a server or change a
-//! global setting: their tests start a private server, never touching the one the other
-//! tests share.
+//! Lesson 5: transactions and failures. Each scenario's claim, asserted on data, at the
+//! binary's default (quick) sizes or smaller. Scenarios 5 and 6 restart a server or
+//! change a global setting: their tests start a private server, never touching the one
+//! the other tests share.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use lesson_5::{Failure, Increment, OnTimeout, RetryPolicy};
+use lesson_5::report::{Edge, Loose, Restart, Stale};
+use lesson_5::s5_restart::Phases;
+use lesson_5::{Failure, Increment, OnTimeout, RetryPolicy, ServerControl, Sizes};
 use regex::Regex;
 use workbook::{Server, TestDatabase, fresh_database};
 use workbook_tests::{LessonCommand, TestResult, assert_matches_capture, mask};
@@ -80,21 +82,25 @@ fn count_of(stdout: &str, pattern: &str) -> usize {
 
 #[tokio::test]
 async fn binary_prints_what_the_book_shows() -> TestResult {
-    // The full run, on a server of the run's kind that the child starts itself: every
+    // The default run, on a server of the run's kind that the child starts itself: every
     // scenario runs, the restart and the global setting included, and none of it reaches
     // the server the other tests share.
     let run = LessonCommand::new("lesson-5", None)
-        .time_limit(Duration::from_secs(280))
+        .time_limit(Duration::from_secs(180))
         .run();
     run.assert_success();
     let out = &run.stdout;
-    assert_eq!(
-        count_of(out, r"expected 5000, got 5000, lost 0"),
-        2,
-        "{out}"
-    );
-    assert!(out.contains("transfers committed: 400 of 400"), "{out}");
-    assert!(out.contains("balances: 1200 and 800 (expected 1200 and 800)"));
+    let sizes = Sizes::default();
+    let increments = sizes.tasks * sizes.increments;
+    let exact = format!("expected {increments}, got {increments}, lost 0");
+    assert_eq!(count_of(out, &exact), 2, "{out}");
+    let transfers = 2 * sizes.transfers;
+    let committed = format!("transfers committed: {transfers} of {transfers}");
+    assert!(out.contains(&committed), "{out}");
+    // Task A moves 1 from account 1 to 2, task B moves 2 back, each `transfers` times.
+    let (one, two) = (1000 + sizes.transfers, 1000 - sizes.transfers);
+    let balances = format!("balances: {one} and {two} (expected {one} and {two})");
+    assert!(out.contains(&balances), "{out}");
     assert_eq!(
         count_of(out, r"lost acknowledged commits: 0, phantom rows: 0"),
         2
@@ -114,22 +120,47 @@ async fn binary_prints_what_the_book_shows() -> TestResult {
         "every acknowledged insert survives the crash"
     );
     assert_eq!(count_of(out, r" 0 of 100 queries failed"), 2);
-    assert_eq!(count_of(out, r"10000 written,  10000 exact"), 3);
+    let strings = sizes.strings;
+    assert_eq!(
+        count_of(out, &format!(r"{strings} written, +{strings} exact")),
+        3
+    );
     assert!(out.contains("-> StatementTimeout"));
     assert_matches_capture("lesson-5", out, MASKS);
     Ok(())
 }
 
+#[test]
+fn the_default_sizes_are_small_and_the_flags_refuse_nonsense() {
+    let parsed = Sizes::from_args(["lesson-5"]).expect("no flags is the default");
+    assert_eq!(parsed, Sizes::default());
+    let full = [
+        "lesson-5",
+        "--tasks",
+        "50",
+        "--increments",
+        "100",
+        "--transfers",
+        "200",
+        "--rounds",
+        "1000",
+        "--strings",
+        "10000",
+    ];
+    let full = Sizes::from_args(full).expect("the chapter's full sizes parse");
+    assert_eq!((full.tasks, full.rounds, full.strings), (50, 1_000, 10_000));
+    for bad in [["--rounds", "0"], ["--tasks", "many"], ["--strings", "1"]] {
+        let refused = Sizes::from_args(["lesson-5", bad[0], bad[1]]);
+        assert!(refused.is_err(), "{bad:?} is refused");
+    }
+}
+
 #[tokio::test]
 async fn a_second_run_on_the_same_database_prints_the_same() -> TestResult {
     let db = fresh_database("lesson_5_twice").await?;
-    let first = LessonCommand::new("lesson-5", Some(&db.url))
-        .args(["--quick"])
-        .run();
+    let first = LessonCommand::new("lesson-5", Some(&db.url)).run();
     first.assert_success();
-    let second = LessonCommand::new("lesson-5", Some(&db.url))
-        .args(["--quick"])
-        .run();
+    let second = LessonCommand::new("lesson-5", Some(&db.url)).run();
     second.assert_success();
     assert_eq!(mask(&first.stdout, MASKS), mask(&second.stdout, MASKS));
     // On a server from DATABASE_URL, the restart and the global setting are skipped.
@@ -155,6 +186,24 @@ async fn a_second_run_on_the_same_database_prints_the_same() -> TestResult {
     Ok(())
 }
 
+#[tokio::test]
+async fn the_restart_and_the_global_setting_are_skipped_on_a_server_not_ours()
+-> TestResult {
+    let TestDatabase { db, pool } = TestDatabase::migrated("lesson_5_skips").await?;
+    let ctx = lesson_5::Ctx {
+        pool,
+        url: db.url.clone(),
+        sizes: Sizes::default(),
+        server: None,
+    };
+    let restart = lesson_5::s5_restart::run(&ctx).await?;
+    assert!(matches!(restart, Restart::Skipped), "{restart}");
+    let stale = lesson_5::s6_stale::run(&ctx).await?;
+    assert!(matches!(stale, Stale::Skipped), "{stale}");
+    ctx.pool.close().await;
+    Ok(())
+}
+
 async fn lesson_pool(
     prefix: &str,
 ) -> anyhow::Result<(workbook::FreshDatabase, sqlx::MySqlPool)> {
@@ -166,7 +215,7 @@ async fn lesson_pool(
 #[tokio::test]
 async fn a_duplicate_name_is_a_typed_error_with_sqlx_and_diesel() -> TestResult {
     let (db, pool) = lesson_pool("lesson_5_duplicates").await?;
-    let report = lesson_5::duplicates(&pool, &db.url).await?;
+    let report = lesson_5::s1_duplicates::duplicates(&pool, &db.url).await?;
     assert!(report.first_insert_ok);
     assert!(report.sqlx_name_taken, "{report}");
     assert!(report.diesel_name_taken, "{report}");
@@ -181,7 +230,7 @@ async fn a_duplicate_name_is_a_typed_error_with_sqlx_and_diesel() -> TestResult 
 #[tokio::test]
 async fn errors_are_classified_by_number_1062_1213_1205_and_foreign_keys() -> TestResult {
     let (db, pool) = lesson_pool("lesson_5_classify").await?;
-    let report = lesson_5::duplicates(&pool, &db.url).await?;
+    let report = lesson_5::s1_duplicates::duplicates(&pool, &db.url).await?;
     let seen: Vec<(Option<u16>, Failure)> = report
         .classified
         .iter()
@@ -195,19 +244,19 @@ async fn errors_are_classified_by_number_1062_1213_1205_and_foreign_keys() -> Te
             (Some(1451), Failure::ForeignKeyViolation),
         ]
     );
-    let deadlock = lesson_5::provoke_deadlock(&db.url).await?;
+    let deadlock = lesson_5::s3_deadlocks::provoke_deadlock(&db.url).await?;
     assert_eq!(
         (deadlock.number, deadlock.failure),
         (Some(1213), Failure::Deadlock)
     );
-    let timeout = lesson_5::provoke_lock_wait_timeout(&db.url).await?;
+    let timeout = lesson_5::s3_deadlocks::provoke_lock_wait_timeout(&db.url).await?;
     assert_eq!(
         (timeout.number, timeout.failure),
         (Some(1205), Failure::LockWaitTimeout)
     );
     // NOTE: with innodb_rollback_on_timeout OFF (the default), 1205 undoes only the
     // statement.
-    if !lesson_5::rollback_on_timeout(&pool).await? {
+    if !lesson_5::s3_deadlocks::rollback_on_timeout(&pool).await? {
         assert_eq!(timeout.earlier_write_survived, Some(true));
     }
     pool.close().await;
@@ -218,7 +267,8 @@ async fn errors_are_classified_by_number_1062_1213_1205_and_foreign_keys() -> Te
 async fn read_modify_write_loses_updates_and_locking_or_atomic_updates_do_not()
 -> TestResult {
     let (db, pool) = lesson_pool("lesson_5_counter").await?;
-    let [naive, locked, atomic] = lesson_5::lost_updates_compared(&db.url, 8, 25).await?;
+    let [naive, locked, atomic] =
+        lesson_5::s2_lost_updates::lost_updates_compared(&db.url, 8, 25).await?;
     assert_eq!(naive.how, Increment::ReadThenWrite);
     assert!(naive.final_value <= 200, "{naive}");
     for exact in [locked, atomic] {
@@ -234,7 +284,8 @@ async fn read_modify_write_loses_updates_and_locking_or_atomic_updates_do_not()
 async fn every_deadlocked_transfer_commits_after_retries() -> TestResult {
     let (db, pool) = lesson_pool("lesson_5_deadlocks").await?;
     let report =
-        lesson_5::opposite_transfers(&db.url, 40, RetryPolicy::default()).await?;
+        lesson_5::s3_deadlocks::opposite_transfers(&db.url, 40, RetryPolicy::default())
+            .await?;
     assert_eq!(report.committed, 80, "{report}");
     assert!(report.failed.is_empty(), "{report}");
     assert_eq!(
@@ -266,8 +317,13 @@ async fn cancelled_rounds_leave_nothing_open_and_lose_no_acknowledged_commit()
 -> TestResult {
     let (db, pool) = lesson_pool("lesson_5_cancel").await?;
     for mode in [OnTimeout::DropTheFuture, OnTimeout::DetachTheWork] {
-        let r =
-            lesson_5::cancellation(&db.url, 150, Duration::from_millis(5), mode).await?;
+        let r = lesson_5::s4_cancellation::cancellation(
+            &db.url,
+            150,
+            Duration::from_millis(5),
+            mode,
+        )
+        .await?;
         assert_eq!(r.rounds, 150);
         assert_eq!(r.lost, 0, "{r}");
         assert_eq!(r.phantom, 0, "{r}");
@@ -290,14 +346,14 @@ async fn cancelled_rounds_leave_nothing_open_and_lose_no_acknowledged_commit()
 async fn a_cancelled_begin_leaves_a_transaction_open_unless_the_pool_guards_it()
 -> TestResult {
     let (db, pool) = lesson_pool("lesson_5_begin").await?;
-    let plain = lesson_5::cancelled_begin(&db.url, false).await?;
+    let plain = lesson_5::s4_cancellation::cancelled_begin(&db.url, false).await?;
     assert_eq!(plain.open_transactions, 1, "{plain}");
     assert!(!plain.visible_to_others, "{plain}");
     assert!(
         !plain.kept_after_close,
         "the autocommit INSERT is lost: {plain}"
     );
-    let guarded = lesson_5::cancelled_begin(&db.url, true).await?;
+    let guarded = lesson_5::s4_cancellation::cancelled_begin(&db.url, true).await?;
     assert_eq!(guarded.open_transactions, 0, "{guarded}");
     assert!(
         guarded.visible_to_others && guarded.kept_after_close,
@@ -311,32 +367,41 @@ async fn a_cancelled_begin_leaves_a_transaction_open_unless_the_pool_guards_it()
 async fn hostile_strings_round_trip_exactly_and_too_long_ones_are_refused() -> TestResult
 {
     let (db, pool) = lesson_pool("lesson_5_hostile").await?;
-    let report = lesson_5::hostile_input(&pool, &db.url, 1_000).await?;
+    let n = lesson_5::DEFAULT_STRINGS as usize;
+    let report = lesson_5::s7_hostile::hostile_input(&pool, &db.url, n).await?;
     assert!(report.strict, "{report}");
     let [sqlx_binds, sea, diesel, inlined] = report.round_trips.as_slice() else {
         panic!("four round trips expected: {report}");
     };
     for r in [sqlx_binds, sea, diesel] {
-        assert_eq!((r.written, r.exact, r.smuggled), (1_000, 1_000, 0), "{r}");
+        assert_eq!((r.written, r.exact, r.smuggled), (n, n, 0), "{r}");
         assert!(r.failed.is_empty(), "{r}");
     }
-    assert!(inlined.exact < 1_000, "{inlined}");
+    assert!(inlined.exact < n, "{inlined}");
     assert!(!inlined.failed.is_empty(), "{inlined}");
     // 50 characters are stored by all three; 51 are refused by all three.
-    assert_eq!(
-        count_of(&report.to_string(), r"(?m)^50 emoji .*: stored$"),
-        3
-    );
-    assert_eq!(
-        count_of(
-            &report.to_string(),
-            r"(?m)^51 emoji .*(DataTooLong|Data too long)"
-        ),
-        3,
-        "{report}"
-    );
+    let (fit, too_long): (Vec<&Edge>, Vec<&Edge>) = report
+        .edges
+        .iter()
+        .partition(|e| e.chars == lesson_5::BODY_CHARS);
+    assert_eq!((fit.len(), too_long.len()), (3, 3), "{report}");
+    assert!(fit.iter().all(|e| e.refused.is_none()), "{report}");
+    for edge in too_long {
+        let (failure, message) =
+            edge.refused.as_ref().expect("51 characters are refused");
+        assert!(message.contains("Data too long"), "{edge}");
+        if edge.via != "diesel" {
+            assert_eq!(*failure, Some(Failure::DataTooLong), "{edge}");
+        }
+    }
     assert!(
-        report.not_strict.contains("50 characters stored"),
+        matches!(
+            report.not_strict,
+            Loose::Stored {
+                stored_chars: 50,
+                ..
+            }
+        ),
         "{report}"
     );
     pool.close().await;
@@ -346,7 +411,7 @@ async fn hostile_strings_round_trip_exactly_and_too_long_ones_are_refused() -> T
 #[tokio::test]
 async fn a_runaway_query_is_stopped_by_the_statement_time_limit() -> TestResult {
     let (_db, pool) = lesson_pool("lesson_5_runaway").await?;
-    let report = lesson_5::runaway_query(&pool).await?;
+    let report = lesson_5::s8_runaway::runaway_query(&pool).await?;
     let stopped = report
         .runaway
         .as_ref()
@@ -375,9 +440,17 @@ async fn private_server() -> anyhow::Result<(Arc<Server>, String)> {
 async fn the_pool_recovers_after_a_restart_of_a_private_server() -> TestResult {
     let (server, url) = private_server().await?;
     let ms = Duration::from_millis;
-    let report =
-        lesson_5::server_restart(server.clone(), &url, 2, ms(300), ms(300), ms(300))
-            .await?;
+    let (to_kill, to_restart) = (server.clone(), server.clone());
+    let control = ServerControl {
+        kill: Arc::new(move || to_kill.kill()),
+        restart: Arc::new(move || to_restart.restart()),
+    };
+    let phases = Phases {
+        before: ms(300),
+        down: ms(300),
+        after: ms(300),
+    };
+    let report = lesson_5::s5_restart::server_restart(&control, &url, 2, phases).await?;
     assert!(report.ok_before > 0, "{report}");
     assert!(report.ok_after > 0, "{report}");
     assert_eq!(report.failed_after, 0, "none fail after recovery: {report}");
@@ -388,7 +461,8 @@ async fn the_pool_recovers_after_a_restart_of_a_private_server() -> TestResult {
 #[tokio::test]
 async fn stale_connections_fail_only_on_a_pool_without_guards() -> TestResult {
     let (_server, url) = private_server().await?;
-    let report = lesson_5::stale_connections(&url, Duration::from_secs(3), 20).await?;
+    let report =
+        lesson_5::s6_stale::stale_connections(&url, Duration::from_secs(3), 20).await?;
     assert!(report.unguarded.values().sum::<u64>() > 0, "{report}");
     assert!(
         report

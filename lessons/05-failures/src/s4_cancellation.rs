@@ -1,0 +1,409 @@
+//! Step 4: cancellation. Rounds of begin / insert / commit under a random timeout on a
+//! pool of one, a `begin()` cancelled on purpose, the `after_release` guard, and work
+//! detached from the caller's timeout.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
+use sqlx::{AssertSqlSafe, Connection, Row};
+use tokio::task::JoinHandle;
+
+use crate::reconcile::{Told, told_cancelled, told_on_time};
+use crate::reply_gate::ReplyGate;
+use crate::report::{CancellationReport, Cancellations, CancelledBegin};
+use crate::s1_duplicates::classify;
+
+/// How far a round got: acquiring a connection or `BEGIN`.
+pub const STAGE_BEGIN: u8 = 0;
+/// How far a round got: the `INSERT`.
+pub const STAGE_INSERT: u8 = 1;
+/// How far a round got: the `COMMIT`.
+pub const STAGE_COMMIT: u8 = 2;
+
+// ANCHOR: one_round
+/// One round: begin, insert row `k`, commit. `stage` says how far it got, for when it
+/// is cancelled.
+pub async fn insert_in_transaction(
+    pool: &MySqlPool,
+    k: i32,
+    stage: &AtomicU8,
+) -> Result<(), sqlx::Error> {
+    stage.store(STAGE_BEGIN, Ordering::Relaxed);
+    let mut tx = pool.begin().await?;
+    stage.store(STAGE_INSERT, Ordering::Relaxed);
+    sqlx::query("INSERT INTO lesson5_events (k) VALUES (?)")
+        .bind(k)
+        .execute(&mut *tx)
+        .await?;
+    stage.store(STAGE_COMMIT, Ordering::Relaxed);
+    // If the timeout fires during this await, the COMMIT may already be on the server:
+    // the outcome is unknown to us until we look.
+    tx.commit().await
+}
+// ANCHOR_END: one_round
+
+// ANCHOR: cancelled_begin
+/// Cancels a `begin()` after the server got `BEGIN` but before its reply came back,
+/// then runs someone else's autocommit `INSERT` on the same pooled connection.
+pub async fn cancel_a_begin(pool: &MySqlPool, gate: &ReplyGate) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    gate.hold(); // BEGIN reaches the server; its "OK" waits in the proxy
+    let begun = tokio::time::timeout(Duration::from_millis(200), conn.begin()).await;
+    gate.release();
+    drop(begun); // the timeout dropped begin(): sqlx never counted the transaction
+    drop(conn); // back to the pool
+
+    // Later, someone else's plain autocommit INSERT gets the same connection.
+    sqlx::query("INSERT INTO lesson5_events (k) VALUES (-1)")
+        .execute(pool)
+        .await
+        .context("cannot insert the event")?;
+    Ok(())
+}
+// ANCHOR_END: cancelled_begin
+
+// ANCHOR: guarded_pool
+/// A pool of `size` connections whose connections are never handed out inside a
+/// transaction.
+///
+/// When a `begin()` is cancelled after `BEGIN` went to the server but before its reply
+/// came back, sqlx has not counted the transaction yet, so nothing rolls it back: the
+/// connection returns to the pool with a transaction open, and the next user's
+/// "autocommit" statements land in it. `after_release` runs on every connection going
+/// back to the pool; [`roll_back_leftovers`] ends any such leftover there.
+pub async fn guarded_pool(url: &str, size: u32) -> sqlx::Result<MySqlPool> {
+    MySqlPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(Duration::from_secs(5))
+        .after_release(|conn, _meta| Box::pin(roll_back_leftovers(conn)))
+        .connect(url)
+        .await
+}
+// ANCHOR_END: guarded_pool
+
+// ANCHOR: roll_back_leftovers
+/// The guard itself: `ROLLBACK` (outside a transaction it does nothing), then a check
+/// that the connection is in step with the server, all within a second. A future
+/// cancelled halfway through reading a reply can leave unread replies behind, and the
+/// next statement would read an old answer as its own. So the guard asks for a random
+/// number: the wrong one back, or none within the second, and the error makes sqlx
+/// close the connection, and open a new one when needed.
+pub async fn roll_back_leftovers(
+    conn: &mut MySqlConnection,
+) -> Result<bool, sqlx::Error> {
+    let token: u32 = rand::random();
+    let check = async {
+        sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await?;
+        let echo = format!("SELECT CAST({token} AS SIGNED)");
+        let row = sqlx::raw_sql(AssertSqlSafe(echo))
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok::<_, sqlx::Error>(row.try_get::<i64, _>(0)? == i64::from(token))
+    };
+    let out_of_step = |why: &str| {
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_owned());
+        Err(sqlx::Error::Io(io))
+    };
+    match tokio::time::timeout(Duration::from_secs(1), check).await {
+        Ok(Ok(true)) => Ok(true),
+        Ok(Ok(false)) => out_of_step("the connection answered an older statement"),
+        Ok(Err(e)) => Err(e),
+        Err(_) => out_of_step("the connection did not answer within 1 s"),
+    }
+}
+// ANCHOR_END: roll_back_leftovers
+
+// ANCHOR: detach
+/// How a detached round ended, as far as its caller saw.
+pub enum Detached {
+    /// Within the budget: the round's own result.
+    Finished(Result<(), sqlx::Error>),
+    /// Not yet: the task, which goes on and finishes on its own.
+    StillRunning(JoinHandle<Result<(), sqlx::Error>>),
+}
+
+/// Runs one round in a task of its own, and waits at most `budget` for it: the timeout
+/// stops only the waiting, never the work.
+pub async fn detached_round(
+    pool: &MySqlPool,
+    k: i32,
+    budget: Duration,
+) -> Result<Detached> {
+    let mut work = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let stage = AtomicU8::new(STAGE_BEGIN);
+            insert_in_transaction(&pool, k, &stage).await
+        })
+    };
+    match tokio::time::timeout(budget, &mut work).await {
+        Ok(joined) => Ok(Detached::Finished(joined.context("a round's task failed")?)),
+        Err(_elapsed) => Ok(Detached::StillRunning(work)),
+    }
+}
+// ANCHOR_END: detach
+
+/// How the rounds of step 4 treat a timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnTimeout {
+    /// `tokio::time::timeout` around the transaction: the future is dropped wherever it
+    /// is.
+    DropTheFuture,
+    /// The transaction runs in its own task; the timeout only stops the waiting for it,
+    /// and the work finishes (and reports) on its own.
+    DetachTheWork,
+}
+
+/// The connections a pool opened, recorded by an `after_connect` hook, so that the check
+/// for open transactions looks at exactly the lesson's own connections.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionIds(Arc<Mutex<Vec<u64>>>);
+
+impl ConnectionIds {
+    /// The ids recorded so far.
+    pub fn get(&self) -> Vec<u64> {
+        self.0.lock().map(|ids| ids.clone()).unwrap_or_default()
+    }
+}
+
+async fn pool_of_one(
+    options: MySqlConnectOptions,
+    guarded: bool,
+    ids: &ConnectionIds,
+) -> Result<MySqlPool> {
+    let ids = ids.clone();
+    let mut pool = MySqlPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .after_connect(move |conn, _meta| {
+            let ids = ids.clone();
+            Box::pin(async move {
+                let id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if let Ok(mut ids) = ids.0.lock() {
+                    ids.push(id);
+                }
+                Ok(())
+            })
+        });
+    if guarded {
+        pool = pool.after_release(|conn, _meta| Box::pin(roll_back_leftovers(conn)));
+    }
+    pool.connect_with(options)
+        .await
+        .context("cannot connect the pool of one")
+}
+
+/// Open InnoDB transactions of the connections in `ids`, seen from a separate connection.
+pub async fn open_transactions(url: &str, ids: &[u64]) -> Result<i64> {
+    // NOTE: InnoDB serves information_schema.innodb_trx from a cache that it refreshes
+    // only when nobody has read it for 0.1 s, so a read right after another can miss a
+    // transaction.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut observer = crate::connect_one(url).await?;
+    let mut open = 0i64;
+    for id in ids {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.innodb_trx \
+             WHERE trx_mysql_thread_id = ?",
+        )
+        .bind(id)
+        .fetch_one(&mut observer)
+        .await
+        .context("cannot read information_schema.innodb_trx")?;
+        open += n;
+    }
+    observer.close().await.ok();
+    Ok(open)
+}
+
+/// A round whose caller gave up waiting, still running: its key and its task.
+type LateRound = (i32, JoinHandle<Result<(), sqlx::Error>>);
+
+/// Waits for a round that went on after its caller gave up, and notes how it ended.
+async fn finish_late(
+    late: LateRound,
+    late_ok: &mut BTreeSet<i32>,
+    report: &mut CancellationReport,
+) -> Result<()> {
+    let (k, work) = late;
+    // Its result is known, just later than the caller wanted it.
+    match work.await.context("a round's task failed")? {
+        Ok(()) => {
+            late_ok.insert(k);
+        }
+        Err(e) => *report.errors.entry(classify(&e)).or_default() += 1,
+    }
+    Ok(())
+}
+
+/// Step 4: `rounds` rounds of begin / insert / commit on a guarded pool of one
+/// connection, each under a random timeout of 0 to `max_timeout`; then the rows are
+/// reconciled with what each round was told.
+pub async fn cancellation(
+    url: &str,
+    rounds: u32,
+    max_timeout: Duration,
+    on_timeout: OnTimeout,
+) -> Result<CancellationReport> {
+    let ids = ConnectionIds::default();
+    let options: MySqlConnectOptions = url.parse()?;
+    let pool = pool_of_one(options, true, &ids).await?;
+    sqlx::query("DELETE FROM lesson5_events")
+        .execute(&pool)
+        .await
+        .context("cannot clear the events")?;
+
+    let mut told = Vec::new();
+    // A round whose caller gave up waiting, still running. The next round first waits for
+    // it: detached work must still be bounded, or a slow server gathers an ever longer
+    // queue.
+    let mut late: Option<LateRound> = None;
+    let mut late_ok = BTreeSet::new();
+    let mut report = CancellationReport {
+        rounds,
+        ..CancellationReport::default()
+    };
+    let max_micros = u64::try_from(max_timeout.as_micros())?;
+    for round in 0..rounds {
+        if let Some(work) = late.take() {
+            finish_late(work, &mut late_ok, &mut report).await?;
+        }
+        let k = i32::try_from(round)?;
+        let budget = Duration::from_micros(rand::random_range(0..=max_micros));
+        let outcome = match on_timeout {
+            OnTimeout::DropTheFuture => {
+                let stage = AtomicU8::new(STAGE_BEGIN);
+                let done =
+                    tokio::time::timeout(budget, insert_in_transaction(&pool, k, &stage))
+                        .await;
+                let stage = stage.load(Ordering::Relaxed);
+                match done {
+                    Ok(done) => told_on_time(&mut report, done, stage == STAGE_COMMIT),
+                    Err(_elapsed) => told_cancelled(&mut report, stage),
+                }
+            }
+            OnTimeout::DetachTheWork => match detached_round(&pool, k, budget).await? {
+                Detached::Finished(done) => told_on_time(&mut report, done, false),
+                Detached::StillRunning(work) => {
+                    report.gave_up_waiting += 1;
+                    late = Some((k, work));
+                    Told::Late
+                }
+            },
+        };
+        told.push(outcome);
+    }
+    if let Some(work) = late.take() {
+        finish_late(work, &mut late_ok, &mut report).await?;
+    }
+    report.late_committed = u32::try_from(late_ok.len())?;
+
+    // The pool must still serve; this also waits until its one connection is back.
+    let present: Vec<i32> =
+        match sqlx::query_scalar("SELECT k FROM lesson5_events ORDER BY k")
+            .fetch_all(&pool)
+            .await
+        {
+            Ok(rows) => {
+                report.pool_serves = true;
+                rows
+            }
+            Err(_) => {
+                let mut fresh = crate::connect_one(url).await?;
+                let rows = sqlx::query_scalar("SELECT k FROM lesson5_events ORDER BY k")
+                    .fetch_all(&mut fresh)
+                    .await
+                    .context("cannot read the events")?;
+                fresh.close().await.ok();
+                rows
+            }
+        };
+    let present: BTreeSet<i32> = present.into_iter().collect();
+    report.rows = u32::try_from(present.len())?;
+    crate::reconcile::rounds_with_rows(&mut report, &told, &present, &late_ok)?;
+    report.open_transactions = open_transactions(url, &ids.get()).await?;
+    // NOTE: on a busy server we saw `close()` wait forever after these cancelled rounds:
+    // a connection was never given back. Bound it, and say so.
+    report.close_hung = tokio::time::timeout(Duration::from_secs(5), pool.close())
+        .await
+        .is_err();
+    Ok(report)
+}
+
+/// Cancels a `begin()` on purpose ([`cancel_a_begin`]) on a pool of one, with or without
+/// the guard, and looks at what it left behind from another connection.
+pub async fn cancelled_begin(url: &str, guarded: bool) -> Result<CancelledBegin> {
+    // The pool talks to the server through a proxy that can hold the server's replies, so
+    // the cancellation lands at the same moment on every run.
+    let options: MySqlConnectOptions = url.parse()?;
+    let upstream = tokio::net::lookup_host((options.get_host(), options.get_port()))
+        .await?
+        .next()
+        .context("the server's host has no address")?;
+    let gate = ReplyGate::start(upstream).await?;
+    let via_gate = options.host("127.0.0.1").port(gate.addr().port());
+    let ids = ConnectionIds::default();
+    let pool = pool_of_one(via_gate, guarded, &ids).await?;
+    sqlx::query("DELETE FROM lesson5_events WHERE k = -1")
+        .execute(&pool)
+        .await
+        .context("cannot clear the events")?;
+
+    cancel_a_begin(&pool, &gate).await?;
+    let open = open_transactions(url, &ids.get()).await?;
+    let mut observer = crate::connect_one(url).await?;
+    let visible: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM lesson5_events WHERE k = -1")
+            .fetch_one(&mut observer)
+            .await?;
+    pool.close().await;
+    let kept: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM lesson5_events WHERE k = -1")
+            .fetch_one(&mut observer)
+            .await?;
+    sqlx::query("DELETE FROM lesson5_events WHERE k = -1")
+        .execute(&mut observer)
+        .await?;
+    observer.close().await.ok();
+    Ok(CancelledBegin {
+        guarded,
+        open_transactions: open,
+        visible_to_others: visible == 1,
+        kept_after_close: kept == 1,
+    })
+}
+
+/// The largest random timeout a round gets.
+pub const MAX_TIMEOUT: Duration = Duration::from_millis(5);
+
+/// Step 4's report: a `begin()` cancelled on purpose, without and with the guard, then
+/// the rounds, first with the future dropped and then with the work detached.
+pub async fn run(ctx: &crate::Ctx) -> Result<Cancellations> {
+    let mut begins = Vec::new();
+    for guarded in [false, true] {
+        let seen = cancelled_begin(&ctx.url, guarded)
+            .await
+            .context("the cancelled-begin check failed")?;
+        begins.push(seen);
+    }
+    let rounds = ctx.sizes.rounds;
+    let dropped = cancellation(&ctx.url, rounds, MAX_TIMEOUT, OnTimeout::DropTheFuture)
+        .await
+        .context("the cancellation step failed")?;
+    let detached = cancellation(&ctx.url, rounds, MAX_TIMEOUT, OnTimeout::DetachTheWork)
+        .await
+        .context("the cancellation step failed")?;
+    Ok(Cancellations {
+        begins,
+        rounds,
+        max_timeout: MAX_TIMEOUT,
+        dropped,
+        detached,
+    })
+}
