@@ -1,12 +1,15 @@
-//! The results: the table on stdout, the comparisons, the JSON file and the SVG charts.
+//! What each step reports: plain data, printed as the tables the book shows, and the
+//! JSON file and SVG charts of a whole run. Nothing here is part of the lesson's
+//! teaching; the tests assert on the fields.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::Machine;
+use crate::{BenchCustomer, Counts, Seeded, Timing};
 
 /// One measured row: a stack (or the floor) on one workload and variant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,6 +31,30 @@ pub struct ResultRow {
 }
 
 impl ResultRow {
+    /// The row of `stack` on `workload` and `variant`, from its timed runs.
+    pub fn new(
+        stack: &str,
+        workload: &str,
+        variant: &str,
+        ops: usize,
+        t: &Timing,
+    ) -> Self {
+        ResultRow {
+            stack: stack.to_owned(),
+            workload: workload.to_owned(),
+            variant: variant.to_owned(),
+            ops,
+            wall_ms: t.min.as_secs_f64() * 1e3,
+            median_ms: t.median.as_secs_f64() * 1e3,
+            repeats: t.repeats,
+        }
+    }
+
+    /// Whether this row is the C client's, the floor.
+    pub fn is_floor(&self) -> bool {
+        self.stack == "mariadb-slap" || self.stack == "mysqlslap"
+    }
+
     /// The fastest run's time per operation, in milliseconds.
     pub fn per_op_ms(&self) -> f64 {
         self.wall_ms / self.ops.max(1) as f64
@@ -50,74 +77,215 @@ fn ms(value: f64) -> String {
     duration(Duration::from_secs_f64(value.max(0.0) / 1e3))
 }
 
-/// Prints `rows` as a table: stack, variant, operations, minimum, median, time per
-/// operation.
-pub fn print_table(rows: &[ResultRow]) {
-    println!(
-        "{:<16} {:<28} {:>6} {:>10} {:>10} {:>10}",
-        "stack", "variant", "ops", "min", "median", "per op"
-    );
-    for r in rows {
-        println!(
+/// The rows of one workload's step, printed as a table: stack, variant, operations,
+/// minimum, median, time per operation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    /// One row per stack (or floor) and variant.
+    pub rows: Vec<ResultRow>,
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.rows.is_empty() {
+            return write!(f, "(not measured in this run)");
+        }
+        write!(
+            f,
             "{:<16} {:<28} {:>6} {:>10} {:>10} {:>10}",
-            r.stack,
-            r.variant,
-            r.ops,
-            ms(r.wall_ms),
-            ms(r.median_ms),
-            ms(r.per_op_ms())
-        );
+            "stack", "variant", "ops", "min", "median", "per op"
+        )?;
+        for r in &self.rows {
+            write!(
+                f,
+                "\n{:<16} {:<28} {:>6} {:>10} {:>10} {:>10}",
+                r.stack,
+                r.variant,
+                r.ops,
+                ms(r.wall_ms),
+                ms(r.median_ms),
+                ms(r.per_op_ms())
+            )?;
+        }
+        Ok(())
     }
 }
 
-fn is_floor(r: &ResultRow) -> bool {
-    r.stack == "mariadb-slap" || r.stack == "mysqlslap"
+/// What step 9 sets against what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compared {
+    /// W2's time per query over the C client's.
+    W2PerQuery,
+    /// W3's time per query over the C client's.
+    W3PerQuery,
+    /// W4 row by row over the stack's best batched variant.
+    W4RowByRowOverBatched,
+    /// W5's wall time, in milliseconds, for this many rows.
+    W5Wall {
+        /// How many rows W5 read.
+        rows: usize,
+    },
 }
 
-/// Prints how each stack compares: W2 and W3 as the time per query over the C client's,
-/// W4 as row by row over the best batched variant, W5 as the wall time.
-pub fn print_comparisons(rows: &[ResultRow]) {
-    println!("{:<34} {:<16} {:>10}", "comparison", "stack", "measured");
-    for workload in ["W2", "W3"] {
-        let what = format!("{workload} per query / C client's");
-        let Some(floor) = rows.iter().find(|r| r.workload == workload && is_floor(r))
-        else {
-            println!("{what:<34} (no C client: not measured)");
-            continue;
+impl fmt::Display for Compared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Compared::W2PerQuery => write!(f, "W2 per query / C client's"),
+            Compared::W3PerQuery => write!(f, "W3 per query / C client's"),
+            Compared::W4RowByRowOverBatched => write!(f, "W4 row by row / best batched"),
+            Compared::W5Wall { rows } => write!(f, "W5 wall time, {rows} rows"),
+        }
+    }
+}
+
+/// One stack's figure in one comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// What is compared.
+    pub what: Compared,
+    /// The stack.
+    pub stack: String,
+    /// A ratio, or for W5 a wall time in milliseconds.
+    pub value: f64,
+}
+
+/// Step 9: every comparison, and the workloads that had no C client to compare with.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Comparisons {
+    /// One row per stack and comparison.
+    pub rows: Vec<Comparison>,
+    /// W2 or W3, measured without a floor.
+    pub without_floor: Vec<Compared>,
+}
+
+impl fmt::Display for Comparisons {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:<34} {:<16} {:>10}", "comparison", "stack", "measured")?;
+        for what in &self.without_floor {
+            let what = what.to_string();
+            write!(f, "\n{what:<34} (no C client: not measured)")?;
+        }
+        for c in &self.rows {
+            let what = c.what.to_string();
+            let value = match c.what {
+                Compared::W5Wall { .. } => format!("{:>10}", ms(c.value)),
+                Compared::W4RowByRowOverBatched => format!("{:>9.1}x", c.value),
+                _ => format!("{:>9.2}x", c.value),
+            };
+            write!(f, "\n{what:<34} {:<16} {value}", c.stack)?;
+        }
+        Ok(())
+    }
+}
+
+/// Keeps the first stack's rows of a workload, and fails when a later stack returns a
+/// different number of rows, or other rows.
+#[derive(Debug, Default)]
+pub struct Reference(Option<Vec<BenchCustomer>>);
+
+impl Reference {
+    /// Checks `found`, from the stack that `label` names, against `want` rows and the
+    /// first stack's rows.
+    pub fn check(
+        &mut self,
+        label: &str,
+        found: Vec<BenchCustomer>,
+        want: usize,
+    ) -> Result<()> {
+        check_count(label, found.len(), want)?;
+        match &self.0 {
+            None => self.0 = Some(found),
+            Some(first) if *first != found => {
+                bail!("{label} returned other rows than the first stack")
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+}
+
+/// Fails unless a workload got as many results as it asked for.
+pub fn check_count(label: &str, got: usize, want: usize) -> Result<()> {
+    if got != want {
+        bail!("{label}: expected {want} results, got {got}");
+    }
+    Ok(())
+}
+
+/// Step 1: what the run was measured on, also the JSON's `machine` object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    /// The CPU model from `/proc/cpuinfo`, or `unknown`.
+    pub cpu: String,
+    /// The cores this process may use.
+    pub cores: usize,
+    /// `/proc/loadavg`'s 1, 5 and 15 minute load averages when the run started: anything
+    /// well above 0 means other work shared the CPUs with the benchmark.
+    pub load_average: String,
+    /// `debug` or `release`: timings from a debug build are not worth comparing.
+    pub build: &'static str,
+    /// The server's `VERSION()`.
+    pub server_version: String,
+    /// `innodb_flush_log_at_trx_commit`: 1 flushes the log to disk at every commit (W4).
+    pub innodb_flush_log_at_trx_commit: String,
+    /// The floor's client, if one was found.
+    pub floor_client: Option<String>,
+    /// The counts the run used.
+    pub counts: Counts,
+}
+
+impl fmt::Display for Machine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "cpu: {} ({} cores)", self.cpu, self.cores)?;
+        writeln!(f, "load: {} (1, 5, 15 min averages)", self.load_average)?;
+        let warning = match self.build {
+            "debug" => " (figures from a debug build say little: use --release)",
+            _ => "",
         };
-        for r in rows
-            .iter()
-            .filter(|r| r.workload == workload && !is_floor(r))
-        {
-            let ratio = r.per_op_ms() / floor.per_op_ms();
-            println!("{what:<34} {:<16} {:>9.2}x", r.stack, ratio);
+        writeln!(f, "build: {}{warning}", self.build)?;
+        writeln!(
+            f,
+            "server: {}, innodb_flush_log_at_trx_commit = {}",
+            self.server_version, self.innodb_flush_log_at_trx_commit
+        )?;
+        match &self.floor_client {
+            Some(client) => writeln!(f, "floor: {client}")?,
+            None => writeln!(
+                f,
+                "floor: no mariadb-slap or mysqlslap found; the floor rows are skipped"
+            )?,
         }
+        let c = &self.counts;
+        write!(
+            f,
+            "counts: W1 {} x SLEEP({} ms), pools {:?}; W2/W3 {} selects, {} tasks; \
+             W4/W5 {} rows, chunks of {}; {} timed runs after 1 warm-up",
+            c.sleeps, c.sleep_ms, c.pools, c.ops, c.tasks, c.rows, c.chunk, c.repeats
+        )
     }
-    let w4: Vec<&ResultRow> = rows.iter().filter(|r| r.workload == "W4").collect();
-    let mut stacks: Vec<&str> = w4.iter().map(|r| r.stack.as_str()).collect();
-    stacks.dedup();
-    for stack in stacks {
-        let mine = w4.iter().filter(|r| r.stack == stack);
-        let row_by_row = mine.clone().find(|r| r.variant == "row by row");
-        let batched = mine
-            .filter(|r| r.variant != "row by row")
-            .map(|r| r.wall_ms)
-            .fold(f64::INFINITY, f64::min);
-        if let Some(slow) = row_by_row {
-            let speedup = slow.wall_ms / batched;
-            println!(
-                "{:<34} {:<16} {:>9.1}x",
-                "W4 row by row / best batched", stack, speedup
-            );
-        }
-    }
-    for r in rows.iter().filter(|r| r.workload == "W5") {
-        println!(
-            "{:<34} {:<16} {:>10}",
-            format!("W5 wall time, {} rows", r.ops),
-            r.stack,
-            ms(r.wall_ms)
-        );
+}
+
+/// Step 2: where the seeded rows are, and the ids chosen from them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Data {
+    /// The seeded rows.
+    pub seeded: Seeded,
+    /// The ids W2, W3 and the floor select, in order.
+    pub ids: Vec<i32>,
+    /// The seed they were drawn with.
+    pub seed: u64,
+}
+
+impl fmt::Display for Data {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} rows named m6-..., with consecutive INT ids; {} distinct ids chosen with \
+             seed {}",
+            self.seeded.rows(),
+            self.ids.len(),
+            self.seed
+        )
     }
 }
 
@@ -154,7 +322,6 @@ fn title(workload: &str, rows: &[&ResultRow], machine: &Machine) -> String {
     )
 }
 
-// ANCHOR: charts
 /// Draws one horizontal bar chart per workload, `lesson-6-w1.svg` to `lesson-6-w5.svg` in
 /// `dir`: a bar per row at its fastest run, with the median written beside it.
 pub fn write_charts(
@@ -200,7 +367,7 @@ pub fn write_charts(
             .x_desc("milliseconds for the whole workload (bar: fastest run)")
             .draw()?;
         chart.draw_series(mine.iter().enumerate().map(|(i, r)| {
-            let color = if is_floor(r) {
+            let color = if r.is_floor() {
                 BLACK.mix(0.8)
             } else {
                 Palette99::pick(stack_index(&r.stack)).mix(0.9)
@@ -228,7 +395,6 @@ pub fn write_charts(
     }
     Ok(written)
 }
-// ANCHOR_END: charts
 
 fn stack_index(stack: &str) -> usize {
     crate::Stack::ALL

@@ -162,6 +162,7 @@ const STEP_SHAPED: &[(&str, u32)] = &[
     ("03-orm", 3),
     ("04-concurrency", 4),
     ("05-failures", 5),
+    ("06-measuring", 6),
 ];
 
 /// The most lines and columns a listing may have: what fits on the page unscrolled.

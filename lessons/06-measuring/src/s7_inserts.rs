@@ -1,0 +1,288 @@
+//! Step 7, W4: many rows inserted in one transaction, row by row and in chunks, through
+//! a hand-written multi-row `INSERT` and each stack's own batch API.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
+use sea_query::{MysqlQueryBuilder, Query};
+use sea_query_sqlx::SqlxBinder;
+use sqlx::mysql::{MySqlConnection, MySqlPool};
+use sqlx::{AssertSqlSafe, Connection, MySql};
+
+use crate::report::{ResultRow, Table};
+use crate::s2_data::{delete_inserted, rows_to_insert, schema};
+use crate::s5_point_selects::BenchCustomers;
+use crate::{Conn, InsertVariant, NewCustomer, Pool, Stack, measure, open_pool};
+
+// ANCHOR: bulk_insert
+/// W4 on one stack and variant: inserts `data` in one transaction (timed), then deletes
+/// those rows again (untimed), so that every run starts from the same table.
+pub async fn bulk_insert(
+    stack: Stack,
+    variant: InsertVariant,
+    pool: &Pool,
+    cleanup: &MySqlPool,
+    data: &[NewCustomer],
+    chunk: usize,
+) -> Result<(Duration, u64)> {
+    let mut conn = pool.get().await?;
+    let start = Instant::now();
+    let inserted = conn.insert_all(stack, variant, data, chunk).await?;
+    let took = start.elapsed();
+    drop(conn);
+    let deleted = delete_inserted(cleanup).await?;
+    if deleted != inserted {
+        bail!("inserted {inserted} rows but found {deleted} to delete");
+    }
+    Ok((took, inserted))
+}
+// ANCHOR_END: bulk_insert
+
+// ANCHOR: write
+/// How a sqlx-based stack writes one chunk of rows.
+#[derive(Clone, Copy, Debug)]
+enum Write {
+    /// One `INSERT` per row, with `query`.
+    RowSql,
+    /// One `INSERT` per row, with `query!`.
+    RowMacro,
+    /// A hand-written multi-row `INSERT`.
+    MultiRowSql,
+    /// `QueryBuilder::push_values`.
+    QueryBuilder,
+    /// `query!` over `JSON_TABLE`.
+    JsonTable,
+    /// sea-query's `InsertStatement`.
+    SeaQuery,
+}
+// ANCHOR_END: write
+
+// ANCHOR: insert_sqlx
+/// Inserts `rows` in one transaction, `chunk` rows at a time, each chunk written the way
+/// `how` says; returns how many rows went in.
+async fn insert_sqlx(
+    conn: &mut MySqlConnection,
+    rows: &[NewCustomer],
+    chunk: usize,
+    how: Write,
+) -> Result<u64> {
+    let mut tx = conn.begin().await?;
+    let mut inserted = 0;
+    for part in rows.chunks(chunk) {
+        let conn = &mut *tx;
+        inserted += match how {
+            Write::RowSql => insert_rows_sql(conn, part).await?,
+            Write::RowMacro => insert_rows_macro(conn, part).await?,
+            Write::MultiRowSql => insert_multi_row_sql(conn, part).await?,
+            Write::QueryBuilder => insert_query_builder(conn, part).await?,
+            Write::JsonTable => insert_json_table(conn, part).await?,
+            Write::SeaQuery => insert_sea_query(conn, part).await?,
+        };
+    }
+    tx.commit().await?;
+    Ok(inserted)
+}
+// ANCHOR_END: insert_sqlx
+
+/// One `INSERT` statement, one round trip, per row.
+async fn insert_rows_sql(
+    conn: &mut MySqlConnection,
+    rows: &[NewCustomer],
+) -> Result<u64> {
+    let mut inserted = 0;
+    for row in rows {
+        inserted += sqlx::query("INSERT INTO bench_customers (name, job) VALUES (?, ?)")
+            .bind(&row.name)
+            .bind(&row.job)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    Ok(inserted)
+}
+
+/// The same with `query!`, checked at compile time.
+async fn insert_rows_macro(
+    conn: &mut MySqlConnection,
+    rows: &[NewCustomer],
+) -> Result<u64> {
+    let mut inserted = 0;
+    for row in rows {
+        inserted += sqlx::query!(
+            "INSERT INTO bench_customers (name, job) VALUES (?, ?)",
+            row.name,
+            row.job
+        )
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    Ok(inserted)
+}
+
+// ANCHOR: multi_row_sql
+/// A multi-row `INSERT` written by hand: the SQL text holds one `(?, ?)` per row, so it
+/// is built at run time, and `AssertSqlSafe` says that only placeholders went into it.
+async fn insert_multi_row_sql(
+    conn: &mut MySqlConnection,
+    part: &[NewCustomer],
+) -> Result<u64> {
+    let placeholders = vec!["(?, ?)"; part.len()].join(", ");
+    let sql = format!("INSERT INTO bench_customers (name, job) VALUES {placeholders}");
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for row in part {
+        query = query.bind(&row.name).bind(&row.job);
+    }
+    Ok(query.execute(conn).await?.rows_affected())
+}
+// ANCHOR_END: multi_row_sql
+
+// ANCHOR: query_builder
+/// sqlx's own batch API: `QueryBuilder::push_values` writes the same multi-row `INSERT`.
+async fn insert_query_builder(
+    conn: &mut MySqlConnection,
+    part: &[NewCustomer],
+) -> Result<u64> {
+    let mut builder =
+        sqlx::QueryBuilder::<MySql>::new("INSERT INTO bench_customers (name, job) ");
+    builder.push_values(part, |mut values, row| {
+        values.push_bind(&row.name).push_bind(&row.job);
+    });
+    Ok(builder.build().execute(conn).await?.rows_affected())
+}
+// ANCHOR_END: query_builder
+
+// ANCHOR: json_table
+/// `query!` needs SQL fixed at compile time, so a variable number of rows travels as one
+/// JSON array that the server unpacks with `JSON_TABLE`: one statement, one round trip.
+async fn insert_json_table(
+    conn: &mut MySqlConnection,
+    part: &[NewCustomer],
+) -> Result<u64> {
+    let json = serde_json::to_string(part)?;
+    // NOTE: JSON_TABLE needs MySQL 8.0.4+ or MariaDB 10.6+. Both turn a JSON `null` into
+    // SQL NULL here.
+    let done = sqlx::query!(
+        "INSERT INTO bench_customers (name, job) \
+         SELECT t.name, t.job FROM JSON_TABLE(?, '$[*]' COLUMNS ( \
+           name VARCHAR(50) PATH '$.name', \
+           job VARCHAR(50) PATH '$.job')) AS t",
+        json
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+// ANCHOR_END: json_table
+
+// ANCHOR: sea_query
+/// sea-query: one `InsertStatement` with a row of values per customer (a chunk of one is
+/// the row-by-row variant).
+async fn insert_sea_query(
+    conn: &mut MySqlConnection,
+    part: &[NewCustomer],
+) -> Result<u64> {
+    let mut insert = Query::insert();
+    insert
+        .into_table(BenchCustomers::Table)
+        .columns([BenchCustomers::Name, BenchCustomers::Job]);
+    for row in part {
+        insert.values([row.name.clone().into(), row.job.clone().into()])?;
+    }
+    let (sql, values) = insert.build_sqlx(MysqlQueryBuilder);
+    let done = sqlx::query_with(AssertSqlSafe(sql), values)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+// ANCHOR_END: sea_query
+
+// ANCHOR: diesel
+/// diesel: `insert_into(..).values(vec)` is its batch insert, one multi-row `INSERT` per
+/// chunk (`chunk = 1` is the row-by-row variant). The values are `column.eq(value)`
+/// tuples: a `#[derive(Insertable)]` struct would insert a `None` as `DEFAULT` (here
+/// `''`), not NULL.
+async fn insert_diesel(
+    conn: &mut AsyncMysqlConnection,
+    rows: &[NewCustomer],
+    chunk: usize,
+) -> QueryResult<u64> {
+    use schema::bench_customers::dsl::{bench_customers, job, name};
+    conn.transaction(async |conn| {
+        let mut inserted = 0;
+        for part in rows.chunks(chunk) {
+            let values: Vec<_> = part
+                .iter()
+                .map(|row| (name.eq(&row.name), job.eq(&row.job)))
+                .collect();
+            let query = diesel::insert_into(bench_customers).values(values);
+            inserted += query.execute(conn).await? as u64;
+        }
+        Ok(inserted)
+    })
+    .await
+}
+// ANCHOR_END: diesel
+
+impl Conn {
+    /// W4: inserts `rows` in one transaction, in chunks of `chunk` rows where the variant
+    /// batches, and returns how many rows went in.
+    pub async fn insert_all(
+        &mut self,
+        stack: Stack,
+        variant: InsertVariant,
+        rows: &[NewCustomer],
+        chunk: usize,
+    ) -> Result<u64> {
+        use InsertVariant::{BatchApi, MultiRow, RowByRow};
+        let chunk = chunk.max(1);
+        let (how, chunk) = match (stack, variant) {
+            (Stack::DieselAsync, RowByRow) => (None, 1),
+            (Stack::DieselAsync, BatchApi) => (None, chunk),
+            (Stack::SqlxQueryAs, RowByRow) => (Some(Write::RowSql), 1),
+            (Stack::SqlxQueryAs, MultiRow) => (Some(Write::MultiRowSql), chunk),
+            (Stack::SqlxQueryAs, BatchApi) => (Some(Write::QueryBuilder), chunk),
+            (Stack::SqlxMacro, RowByRow) => (Some(Write::RowMacro), 1),
+            (Stack::SqlxMacro, BatchApi) => (Some(Write::JsonTable), chunk),
+            (Stack::SeaQuery, RowByRow) => (Some(Write::SeaQuery), 1),
+            (Stack::SeaQuery, BatchApi) => (Some(Write::SeaQuery), chunk),
+            (stack, variant) => bail!("{stack} has no `{}` variant", variant.name()),
+        };
+        match (how, self) {
+            (Some(how), Conn::Sqlx(c)) => insert_sqlx(c, rows, chunk, how).await,
+            (None, Conn::Diesel(c)) => Ok(insert_diesel(c, rows, chunk).await?),
+            _ => Err(crate::mismatch(stack)),
+        }
+    }
+}
+
+/// Step 7's report: W4 on every stack and variant.
+pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
+    if !ctx.wants("w4") {
+        return Ok(Table::default());
+    }
+    let (counts, data) = (&ctx.counts, rows_to_insert(ctx.counts.rows));
+    // A run that was interrupted may have left its rows behind: start clean.
+    delete_inserted(&ctx.pool).await?;
+    let mut rows = Vec::new();
+    for &stack in &ctx.stacks {
+        let pool = open_pool(stack, &ctx.url, 1).await?;
+        for &variant in stack.insert_variants() {
+            let label = format!("W4 {stack}, {}", variant.name());
+            let (t, inserted) = measure(&label, counts.repeats, || {
+                bulk_insert(stack, variant, &pool, &ctx.pool, &data, counts.chunk)
+            })
+            .await?;
+            crate::report::check_count(&label, inserted as usize, data.len())?;
+            let name = match variant {
+                InsertVariant::RowByRow => variant.name().to_owned(),
+                _ => format!("{}, chunks of {}", variant.name(), counts.chunk),
+            };
+            rows.push(ResultRow::new(stack.name(), "W4", &name, data.len(), &t));
+        }
+        pool.close().await;
+    }
+    Ok(Table { rows })
+}
