@@ -146,6 +146,19 @@ impl LessonCommand {
         }
     }
 
+    /// Lets the lesson start a server of this test run's kind, as the shared test server
+    /// was: passes on `WORKBOOK_SERVER`, `WORKBOOK_MYSQL_IMAGE` and `WORKBOOK_MYSQLD`.
+    /// For a lesson run without `DATABASE_URL`, whose output must come from the server
+    /// the run is about (MySQL in the Docker run, MariaDB in the local one).
+    pub fn server_of_this_run(mut self) -> Self {
+        for key in ["WORKBOOK_SERVER", "WORKBOOK_MYSQL_IMAGE", "WORKBOOK_MYSQLD"] {
+            if let Some(value) = std::env::var_os(key) {
+                self.cmd.env(key, value);
+            }
+        }
+        self
+    }
+
     /// Sets an environment variable for the run.
     pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
         self.cmd.env(key, value);

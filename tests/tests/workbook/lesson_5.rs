@@ -86,6 +86,7 @@ async fn binary_prints_what_the_book_shows() -> TestResult {
     // scenario runs, the restart and the global setting included, and none of it reaches
     // the server the other tests share.
     let run = LessonCommand::new("lesson-5", None)
+        .server_of_this_run()
         .time_limit(Duration::from_secs(180))
         .run();
     run.assert_success();
