@@ -62,30 +62,13 @@ pub async fn rename_customer(
             Ok(Renamed::NameTaken)
         }
         Err(e) => Err(e.into()),
-        // Renaming a customer to their own name may change no row, so zero rows does
-        // not prove the id is missing. Ask.
-        Ok(done) if done.rows_affected() == 0 => {
-            Ok(if customer_exists(pool, id).await? {
-                Renamed::Done
-            } else {
-                Renamed::NoSuchCustomer
-            })
-        }
+        // sqlx asks MySQL for rows *matched* (CLIENT_FOUND_ROWS), so renaming a customer
+        // to their own name still counts 1: zero means no customer has this id.
+        Ok(done) if done.rows_affected() == 0 => Ok(Renamed::NoSuchCustomer),
         Ok(_) => Ok(Renamed::Done),
     }
 }
 // ANCHOR_END: exercise_2
-
-// ANCHOR: exercise_2_exists
-/// Whether a customer has the id `id`.
-async fn customer_exists(pool: &MySqlPool, id: i16) -> sqlx::Result<bool> {
-    let found: Option<i16> = sqlx::query_scalar("SELECT id FROM customers WHERE id = ?")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-    Ok(found.is_some())
-}
-// ANCHOR_END: exercise_2_exists
 
 // ANCHOR: exercise_3
 /// Exercise 5.3: takes `quantity` items of product `product` from the table
