@@ -409,34 +409,3 @@ fn with_database_without_a_command_says_how_to_use_it_and_exits_2() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("usage: with-database COMMAND"), "{stderr}");
 }
-
-/// The Rust side of SQLAlchemy's "one engine per event loop": a pool belongs to the
-/// runtime that made it. Made in one runtime, whose driver no longer runs, it does not
-/// answer a query from another runtime.
-#[test]
-fn a_pool_made_on_one_runtime_does_not_serve_another() -> TestResult {
-    let runtime = || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    };
-    let first = runtime()?;
-    let (db, pool) = first.block_on(async {
-        let db = fresh_database("lesson_1_runtimes").await?;
-        let pool = lesson_1::connect(&db.url).await?;
-        anyhow::Ok((db, pool))
-    })?;
-    let answered = runtime()?.block_on(async {
-        let query = sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&pool);
-        tokio::time::timeout(std::time::Duration::from_secs(15), query).await
-    });
-    assert!(
-        !matches!(answered, Ok(Ok(1))),
-        "the pool answered from a runtime that did not make it: {answered:?}"
-    );
-    first.block_on(async move {
-        pool.close().await;
-        drop(db);
-    });
-    Ok(())
-}
