@@ -3,8 +3,11 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
-use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use deadpool::Runtime;
+use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncMigrationHarness, AsyncMysqlConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -18,9 +21,18 @@ pub type DbConn = Object<AsyncMysqlConnection>;
 /// Builds a pool of at most `max_size` connections to `url`. Nothing connects yet.
 pub fn session_factory(url: &str, max_size: usize) -> Result<DbPool> {
     refuse_tls_without_support(url)?;
-    let manager = AsyncDieselConnectionManager::<AsyncMysqlConnection>::new(url);
+    let mut config = ManagerConfig::default();
+    // Check an idle connection with a query before handing it out: pool_pre_ping.
+    config.recycling_method = RecyclingMethod::Verified;
+    let manager = AsyncDieselConnectionManager::new_with_config(url, config);
     Pool::builder(manager)
         .max_size(max_size)
+        // pool_timeout: wait this long for a free connection, and as long again to open
+        // or to check one. deadpool's timers need to know the runtime.
+        .wait_timeout(Some(CONNECT_TIMEOUT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .recycle_timeout(Some(CONNECT_TIMEOUT))
+        .runtime(Runtime::Tokio1)
         .build()
         .context("cannot build the connection pool")
 }
@@ -30,16 +42,15 @@ pub fn session_factory(url: &str, max_size: usize) -> Result<DbPool> {
 /// How long taking a connection from the pool may take before it is an error.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Takes a connection from the pool, failing within [`CONNECT_TIMEOUT`] with one line.
+/// Takes a connection from the pool, failing within the pool's timeouts with one line.
 pub async fn session(pool: &DbPool) -> Result<DbConn> {
-    match tokio::time::timeout(CONNECT_TIMEOUT, pool.get()).await {
-        Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(e)) => Err(anyhow!("cannot connect: {e}{}", url_hint(&e.to_string()))),
-        Err(_) => {
+    pool.get().await.map_err(|e| match e {
+        PoolError::Timeout(_) => {
             let seconds = CONNECT_TIMEOUT.as_secs();
-            Err(anyhow!("cannot connect: no answer within {seconds} s"))
+            anyhow!("cannot connect: no answer within {seconds} s")
         }
-    }
+        e => anyhow!("cannot connect: {e}{}", url_hint(&e.to_string())),
+    })
 }
 
 /// A hint for an unknown URL parameter: diesel-async hands the URL to mysql_async, whose
