@@ -4,9 +4,8 @@
 
 use anyhow::{Result, bail};
 use diesel::prelude::*;
-use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
 
-use crate::RenameOutcome;
 use crate::models::{Customer, Order};
 use crate::schema::{customers, orders};
 
@@ -30,14 +29,13 @@ pub async fn order_totals(conn: &mut AsyncMysqlConnection) -> Result<Vec<(String
 // ANCHOR_END: exercise_2
 
 // ANCHOR: exercise_3
-/// Exercise 3.3: rename the customer with primary key `id` to `new_name`. Tell apart the
-/// three outcomes: renamed, no such customer, and the name already taken by another
-/// customer (which must come back as `Ok(RenameOutcome::NameTaken)`, not as an error).
-pub async fn rename_customer(
+/// Exercise 3.3: delete the customer with primary key `id` together with all their
+/// orders, in one transaction: all of it or none of it. Return how many orders went, or
+/// `None` (having deleted nothing) when no customer has that id.
+pub async fn delete_with_orders(
     conn: &mut AsyncMysqlConnection,
     id: i16,
-    new_name: &str,
-) -> Result<RenameOutcome> {
+) -> Result<Option<usize>> {
     bail!("exercise 3.3 is not solved yet")
 }
 // ANCHOR_END: exercise_3

@@ -32,8 +32,8 @@ pub use s2_sessions::{
     run_migrations_on_any_runtime, session, session_factory,
 };
 pub use s3_crud::{
-    CreateCustomerError, RenameOutcome, create_customer, create_customers,
-    customers_with_job_like, delete_customers, find_customer, update_customer,
+    CreateCustomerError, create_customer, create_customers, customers_with_job_like,
+    delete_customers, find_customer, update_customer,
 };
 pub use s4_relations::{
     count_statements, customers_with_orders_eager, customers_with_orders_naive,

@@ -179,17 +179,6 @@ pub async fn delete_customers(
 }
 // ANCHOR_END: delete
 
-/// What a rename did: for exercise 3.3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RenameOutcome {
-    /// The customer has the new name now.
-    Renamed,
-    /// No customer has that id.
-    NotFound,
-    /// Another customer already has the new name; nothing changed.
-    NameTaken,
-}
-
 /// The customers that step 3 creates, with one multi-row `INSERT`.
 const THREE: [NewCustomer<'static>; 3] = [
     NewCustomer {

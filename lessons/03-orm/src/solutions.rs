@@ -3,10 +3,8 @@
 
 use anyhow::Result;
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
 
-use crate::RenameOutcome;
 use crate::models::{Customer, Order};
 use crate::schema::{customers, orders};
 
@@ -58,27 +56,24 @@ pub async fn order_totals(conn: &mut AsyncMysqlConnection) -> Result<Vec<(String
 // ANCHOR_END: exercise_2
 
 // ANCHOR: exercise_3
-/// Exercise 3.3: rename the customer with primary key `id` to `new_name`. Tell apart the
-/// three outcomes: renamed, no such customer, and the name already taken by another
-/// customer (which must come back as `Ok(RenameOutcome::NameTaken)`, not as an error).
-pub async fn rename_customer(
+/// Exercise 3.3: delete the customer with primary key `id` together with all their
+/// orders, in one transaction: all of it or none of it. Return how many orders went, or
+/// `None` (having deleted nothing) when no customer has that id.
+pub async fn delete_with_orders(
     conn: &mut AsyncMysqlConnection,
     id: i16,
-    new_name: &str,
-) -> Result<RenameOutcome> {
-    let updated = diesel::update(customers::table.find(id))
-        .set(customers::name.eq(new_name))
-        .execute(conn)
-        .await;
-    // diesel-async asks MySQL for "found rows", not "changed rows": renaming a customer
-    // to the name it already has counts 1, so 0 really means "no such id".
-    match updated {
-        Ok(0) => Ok(RenameOutcome::NotFound),
-        Ok(_) => Ok(RenameOutcome::Renamed),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            Ok(RenameOutcome::NameTaken)
-        }
-        Err(e) => Err(e.into()),
-    }
+) -> Result<Option<usize>> {
+    conn.transaction(async |conn| {
+        // The foreign key refuses to delete a customer who still has orders: orders first.
+        let orders_gone =
+            diesel::delete(orders::table.filter(orders::customer_id.eq(id)))
+                .execute(conn)
+                .await?;
+        let customers_gone = diesel::delete(customers::table.find(id))
+            .execute(conn)
+            .await?;
+        Ok::<_, anyhow::Error>((customers_gone == 1).then_some(orders_gone))
+    })
+    .await
 }
 // ANCHOR_END: exercise_3

@@ -1,7 +1,7 @@
 //! Lesson 3's exercises: these fail until the exercises are solved.
 
-use lesson_3::models::{Customer, NewCustomer};
-use lesson_3::{DbConn, DbPool, RenameOutcome};
+use lesson_3::models::Customer;
+use lesson_3::{DbConn, DbPool};
 use workbook::{FreshDatabase, fresh_database};
 use workbook_tests::TestResult;
 
@@ -75,43 +75,41 @@ async fn exercise_3_2_totals_every_customers_orders_in_at_most_two_statements()
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn exercise_3_3_tells_a_rename_from_a_missing_customer_and_a_taken_name()
+async fn exercise_3_3_deletes_a_customer_with_their_orders_and_nothing_for_a_missing_id()
 -> TestResult {
     let db = fresh_database("exercise_3_3").await?;
     let (pool, mut conn) = migrated(&db).await?;
     let customers = shop(&mut conn).await?;
-    let ada = &customers[0];
-    let rename = lesson_3::exercises::rename_customer;
+    let (ada, grace) = (&customers[0], &customers[1]);
+    let delete = lesson_3::exercises::delete_with_orders;
 
     assert_eq!(
-        rename(&mut conn, ada.id, "Ada L.").await?,
-        RenameOutcome::Renamed
+        delete(&mut conn, ada.id).await?,
+        Some(2),
+        "Ada and her two orders"
     );
+    assert_eq!(lesson_3::find_customer(&mut conn, ada.id).await?, None);
     assert_eq!(
-        rename(&mut conn, ada.id, "Ada L.").await?,
-        RenameOutcome::Renamed,
-        "renaming to the same name still finds the row"
+        delete(&mut conn, ada.id).await?,
+        None,
+        "a second time: no such id"
     );
+    assert_eq!(delete(&mut conn, -1).await?, None);
     assert_eq!(
-        rename(&mut conn, ada.id, "Grace").await?,
-        RenameOutcome::NameTaken
+        delete(&mut conn, customers[2].id).await?,
+        Some(0),
+        "Margaret has no orders"
     );
-    assert_eq!(
-        rename(&mut conn, -1, "Nobody").await?,
-        RenameOutcome::NotFound
-    );
-    let now = lesson_3::find_customer(&mut conn, ada.id).await?;
-    assert_eq!(now.map(|c| c.name).as_deref(), Some("Ada L."));
-
-    // The connection is still usable after the refused rename.
-    lesson_3::create_customer(
-        &mut conn,
-        &NewCustomer {
-            name: "Katherine",
-            job: None,
-        },
-    )
-    .await?;
+    // Grace and her order are untouched.
+    let left = lesson_3::find_customer(&mut conn, grace.id).await?;
+    assert_eq!(left.map(|c| c.name).as_deref(), Some("Grace"));
+    let orders: i64 = {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        use lesson_3::schema::orders;
+        orders::table.count().get_result(&mut conn).await?
+    };
+    assert_eq!(orders, 1, "only Grace's order is left");
     drop(conn);
     pool.close();
     Ok(())
