@@ -154,16 +154,23 @@ fn every_lesson_in_the_workspace_has_a_chapter_in_the_summary() {
     assert!(missing.is_empty(), "lessons without a chapter: {missing:?}");
 }
 
-/// The lessons already in the one-step-one-file shape, whose chapters the listing rules
-/// below hold for. Each lesson joins this list as it is reshaped.
-const STEP_SHAPED: &[(&str, u32)] = &[
-    ("01-plain-sql", 1),
-    ("02-query-builder", 2),
-    ("03-orm", 3),
-    ("04-concurrency", 4),
-    ("05-failures", 5),
-    ("06-measuring", 6),
-];
+/// Every lesson, as its folder name (`01-plain-sql`) and number: all of them keep the
+/// rules below, a new lesson from its first commit.
+fn lessons() -> Vec<(String, u32)> {
+    let mut lessons: Vec<(String, u32)> =
+        std::fs::read_dir(workspace_root().join("lessons"))
+            .unwrap()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let number = name.split('-').next()?.parse().ok()?;
+                Some((name, number))
+            })
+            .collect();
+    lessons.sort();
+    assert!(lessons.len() >= 6, "lessons/ holds {lessons:?}");
+    lessons
+}
 
 /// The most lines and columns a listing may have: what fits on the page unscrolled.
 const LISTING_LINES: usize = 30;
@@ -176,7 +183,7 @@ fn listings_are_short_narrow_numbered_and_free_of_the_helper_crate() {
     )
     .unwrap();
     let mut problems = Vec::new();
-    for (lesson, number) in STEP_SHAPED {
+    for (lesson, number) in &lessons() {
         let chapter =
             std::fs::read_to_string(book_src().join(format!("{lesson}.md"))).unwrap();
         let mut n = 0;
@@ -220,7 +227,7 @@ fn listings_are_short_narrow_numbered_and_free_of_the_helper_crate() {
 fn step_files_never_use_the_helper_crate_and_main_only_lists_the_steps() {
     let helper = Regex::new(r"\bworkbook\b").unwrap();
     let mut problems = Vec::new();
-    for (lesson, _) in STEP_SHAPED {
+    for (lesson, _) in &lessons() {
         let src = workspace_root().join("lessons").join(lesson).join("src");
         let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
         let mut steps = 0;
@@ -269,7 +276,7 @@ fn every_anchor_in_a_reshaped_lesson_is_shown_in_the_book() {
         book.push_str(&std::fs::read_to_string(&md).unwrap());
     }
     let mut orphans = Vec::new();
-    for (lesson, _) in STEP_SHAPED {
+    for (lesson, _) in &lessons() {
         for dir in ["src", "examples"] {
             let Ok(entries) = std::fs::read_dir(
                 workspace_root().join("lessons").join(lesson).join(dir),

@@ -6,7 +6,8 @@ use lesson_1::{BothOrNeither, HOSTILE_NAME, STREAM_ROWS, SortKey};
 use sqlx::MySqlPool;
 use workbook::fresh_database;
 use workbook_tests::{
-    LessonCommand, TestResult, assert_matches_capture, lesson_binary, workspace_root,
+    LessonCommand, TestResult, assert_matches_capture, assert_matches_snapshot,
+    lesson_binary, workspace_root,
 };
 
 /// A fresh database with the lesson's schema, and the lesson's own pool on it.
@@ -384,19 +385,8 @@ fn stale_offline_cache_fails_the_build_with_the_error_the_book_shows() {
         .map(|l| format!("{}\n", l.trim_end()))
         .collect();
     assert!(errors.contains("no cached data for this query"), "{stderr}");
-    let path = workspace_root().join("lessons/01-plain-sql/captured/stale-cache.txt");
-    if std::env::var("WORKBOOK_BLESS").is_ok_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().expect("a parent")).expect("writable");
-        std::fs::write(&path, &errors).expect("writable");
-        return;
-    }
-    let captured = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(
-        captured,
-        errors,
-        "{} is out of date; run WORKBOOK_BLESS=1 cargo test -p workbook-tests stale_offline_cache",
-        path.display()
-    );
+    let captured = workspace_root().join("lessons/01-plain-sql/captured");
+    assert_matches_snapshot(&captured, "stale-cache", &errors, &errors, &[]);
 }
 
 #[test]

@@ -14,7 +14,10 @@ use lesson_3::{CreateCustomerError, DbConn, DbPool, TransferError};
 use regex::Regex;
 use sqlx::mysql::MySqlPool;
 use workbook::{FreshDatabase, TestDatabase, fresh_database};
-use workbook_tests::{LessonCommand, TestResult, assert_matches_capture, lesson_dir};
+use workbook_tests::{
+    LessonCommand, TestResult, assert_matches_capture, assert_matches_snapshot,
+    lesson_dir,
+};
 
 /// A pool on `db` with the lesson's migrations run, and one connection from it.
 async fn migrated(db: &FreshDatabase) -> anyhow::Result<(DbPool, DbConn)> {
@@ -352,25 +355,16 @@ fn migrations_panic_on_a_current_thread_runtime_as_the_book_shows() -> TestResul
     // The path of the source file is the machine's; keep it from the crate's folder on.
     let from_crate = Regex::new(r"at \S*/(\w[\w-]*-\d+\.\d+\.\d+)/").unwrap();
     let printed = from_crate.replace(&printed, "at .../$1/").into_owned();
-    let path = lesson_dir("lesson-3")
-        .join("captured")
-        .join("current-thread-panic.txt");
-    if std::env::var("WORKBOOK_BLESS").is_ok_and(|v| v == "1") {
-        std::fs::write(&path, &printed)?;
-    } else {
-        let captured = std::fs::read_to_string(&path)?;
-        // Only the line and column move between tokio releases.
-        let position = Regex::new(r"\.rs:\d+:\d+:").unwrap();
-        let masked = |s: &str| {
-            workbook_tests::mask(&position.replace_all(s, ".rs:LINE:COL:"), &[])
-        };
-        assert_eq!(
-            masked(&captured),
-            masked(&printed),
-            "{} is out of date: run with WORKBOOK_BLESS=1",
-            path.display()
-        );
-    }
+    // Only the line and column move between tokio releases.
+    let position = [(r"\.rs:\d+:\d+:", ".rs:LINE:COL:")];
+    let captured = lesson_dir("lesson-3").join("captured");
+    assert_matches_snapshot(
+        &captured,
+        "current-thread-panic",
+        &printed,
+        &printed,
+        &position,
+    );
     drop(db);
     Ok(())
 }
