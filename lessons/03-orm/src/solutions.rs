@@ -64,7 +64,8 @@ pub async fn delete_with_orders(
     id: i16,
 ) -> Result<Option<usize>> {
     conn.transaction(async |conn| {
-        // The foreign key refuses to delete a customer who still has orders: orders first.
+        // The foreign key refuses to delete a customer who still has orders, so the
+        // orders go first.
         let orders_gone =
             diesel::delete(orders::table.filter(orders::customer_id.eq(id)))
                 .execute(conn)
