@@ -53,7 +53,7 @@ STACKS = (TEXT, CORE, ORM)
 WORKLOADS = ("w1", "w2", "w3", "w4", "w5")
 
 
-# ANCHOR: tables
+# ANCHOR: bench_customer
 @dataclass(slots=True)
 class BenchCustomer:
     """One row of `bench_customers`, as text() reads it."""
@@ -63,7 +63,11 @@ class BenchCustomer:
     job: str | None
 
 
-# Core's description of the table.
+# ANCHOR_END: bench_customer
+
+
+# ANCHOR: schema
+# Core's description of the table, and the ORM's mapped class on the same table.
 bench_customers = Table(
     "bench_customers",
     MetaData(),
@@ -78,8 +82,8 @@ class Base(DeclarativeBase):
 
 
 class Customer(Base):
-    """The ORM's mapped class. No `server_default` on `job`: with one, the unit of work
-    would leave a `None` out of the INSERT and the server would store `''`, not NULL."""
+    """No `server_default` on `job`: with one, the unit of work would leave a `None` out
+    of the INSERT, and the server would store `''`, not NULL."""
 
     __tablename__ = "bench_customers"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,7 +91,7 @@ class Customer(Base):
     job: Mapped[str | None] = mapped_column(String(50))
 
 
-# ANCHOR_END: tables
+# ANCHOR_END: schema
 
 
 # ANCHOR: open_engine
@@ -99,7 +103,9 @@ async def open_engine(url: Any, size: int) -> AsyncEngine:
         pool_size=size,
         max_overflow=0,
         # asyncmy's cache of server-side prepared statements (binary protocol), off by
-        # default; sqlx caches its prepared statements the same way.
+        # default; sqlx caches its own the same way. It made W2 about 20% faster.
+        # NOTE: on MariaDB it also turns executemany into one COM_STMT_BULK_EXECUTE;
+        # on MySQL executemany rewrites the INSERT into one multi-row INSERT instead.
         connect_args={"stmt_cache_size": 128},
     )
     held = [engine.connect() for _ in range(size)]
@@ -194,9 +200,9 @@ async def w2_text(conn: AsyncConnection, ids: Iterable[int]) -> list[BenchCustom
 
 
 # ANCHOR: w2_core
-# Built once: `select(bench_customers).where(bench_customers.c.id == id_)` on every call
-# reuses the cached compiled SQL too, but building the statement and its cache key costs
-# about 15 µs a query more.
+# Built once, run with a new `id` each time. `select(...).where(... == id_)` built on
+# every call finds its SQL in the compiled cache too, but building the statement and
+# its cache key made W2 about 60% slower.
 SELECT_ONE_CORE = select(bench_customers).where(bench_customers.c.id == bindparam("id"))
 
 
@@ -212,9 +218,10 @@ async def w2_core(conn: AsyncConnection, ids: Iterable[int]) -> list:
 
 
 # ANCHOR: w2_orm
-# `session.get(Customer, id_)` would answer from the session's identity map without a
-# query once the object is loaded. Each run gets a fresh session (so the warm-up loads
-# nothing for the timed runs), and a select always goes to the server.
+# `session.get(Customer, id_)` would answer from the session's identity map, with no
+# query, once the object is loaded. A select always asks the server, and each run has a
+# fresh session, so every row becomes a new object. Built once, as in Core: built per
+# call, W2 took about 40% longer.
 SELECT_ONE_ORM = select(Customer).where(Customer.id == bindparam("id"))
 
 
@@ -231,7 +238,9 @@ async def w2_orm(session: AsyncSession, ids: Iterable[int]) -> list[Customer]:
 
 # W3: W2's selects spread over many tasks on a pool of as many connections. Each task
 # takes a connection (or a session) and runs W2's loop on it, taking the next id from
-# the iterator that all the tasks share until none is left.
+# the iterator that all the tasks share until none is left. (The Rust tasks take a
+# connection for every query. Here that doubled W3's time: SQLAlchemy's pool ends each
+# checkout with a ROLLBACK, one more round trip.)
 
 
 # ANCHOR: w3_text
@@ -334,24 +343,26 @@ async def w4_core_batch(conn: AsyncConnection, rows: list[dict], chunk: int) -> 
 
 
 # ANCHOR: w4_orm
+# `insert(Customer)` with dicts is the ORM's bulk INSERT: no objects, no identity map.
+# The unit of work costs more: `session.add(Customer(**row))` and a flush per row took
+# 20% longer than row by row here, `add_all` of every row and one commit 5 times as long
+# as the batch. NOTE: MariaDB 10.5+ lets `add_all` batch with INSERT ... RETURNING; on
+# MySQL, which has no RETURNING, it sends one INSERT per object to learn its id.
+# `render_nulls`: a `None` goes in as NULL, not left out of the INSERT (which would
+# store the column's default, '', and split a chunk into several executemany calls).
+INSERT_ORM = insert(Customer).execution_options(render_nulls=True)
+
+
 async def w4_orm_row_by_row(session: AsyncSession, rows: list[dict]) -> int:
     for row in rows:
-        session.add(Customer(**row))
-        await session.flush()  # one INSERT now; the object gets its id
+        await session.execute(INSERT_ORM, row)
     await session.commit()
-    return len(rows)
-
-
-# `render_nulls`: a `None` goes in as NULL, so every row has the same columns and the
-# whole chunk is one executemany (without it, rows without a job would be sent apart,
-# and the server would store its default, '').
-BULK_INSERT_ORM = insert(Customer).execution_options(render_nulls=True)
+    return len(rows)  # it returns no row count: the clean-up counts the rows
 
 
 async def w4_orm_batch(session: AsyncSession, rows: list[dict], chunk: int) -> int:
     for start in range(0, len(rows), chunk):
-        # The ORM's bulk INSERT returns no row count: the clean-up counts the rows.
-        await session.execute(BULK_INSERT_ORM, rows[start : start + chunk])
+        await session.execute(INSERT_ORM, rows[start : start + chunk])
     await session.commit()
     return len(rows)
 
