@@ -14,6 +14,11 @@ default:
 lesson N *ARGS:
     cargo run -p lesson-{{N}} -- {{ARGS}}
 
+# Run lesson N's SQLAlchemy twin (N from 1 to 4) against the server the workbook brings; makes
+# the Python environment in target/python from PyPI the first time.
+python N:
+    cargo run --quiet -p workbook --bin python-lesson -- {{N}}
+
 # Run every test against a real server (the README's test command).
 test *ARGS:
     cargo test --workspace {{ARGS}}

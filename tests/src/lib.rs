@@ -124,7 +124,25 @@ impl LessonCommand {
     /// `package`'s binary, with `DATABASE_URL` set to `database_url` (pass `None` to
     /// leave it unset), and with every other `WORKBOOK_*` and backtrace variable removed.
     pub fn new(package: &str, database_url: Option<&str>) -> LessonCommand {
-        let mut cmd = Command::new(lesson_binary(package));
+        LessonCommand::of(Command::new(lesson_binary(package)), database_url)
+    }
+
+    /// Lesson `number`'s SQLAlchemy twin, run by the Python of the workbook's virtual
+    /// environment (made first if missing), with the same clean environment as
+    /// [`LessonCommand::new`].
+    pub fn python(number: u32, database_url: Option<&str>) -> LessonCommand {
+        // One test makes the environment while the others wait for it.
+        static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let making = MAKING.lock().unwrap_or_else(|e| e.into_inner());
+        let python = workbook::python().expect("the Python environment can be made");
+        drop(making);
+        let file = workbook::python_lesson(number).expect("the lesson has a Python twin");
+        let mut cmd = Command::new(python);
+        cmd.arg(file);
+        LessonCommand::of(cmd, database_url)
+    }
+
+    fn of(mut cmd: Command, database_url: Option<&str>) -> LessonCommand {
         cmd.current_dir(workspace_root());
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy().into_owned();

@@ -234,9 +234,7 @@ def by_job(job: str, limit: int) -> Select:
 # ANCHOR: named
 def named(names: list[str]) -> Select:
     """Customers whose name is one of `names`, by name."""
-    return (
-        select(customers).where(customers.c.name.in_(names)).order_by(customers.c.name)
-    )
+    return select(customers).where(customers.c.name.in_(names)).order_by(customers.c.name)
     # ANCHOR_END: named
 
 
@@ -244,9 +242,7 @@ def named(names: list[str]) -> Select:
 def name_like(pattern: str) -> Select:
     """Customers whose name matches the LIKE `pattern` as it is, wildcards and all."""
     return (
-        select(customers)
-        .where(customers.c.name.like(pattern))
-        .order_by(customers.c.name)
+        select(customers).where(customers.c.name.like(pattern)).order_by(customers.c.name)
     )
     # ANCHOR_END: name_like
 
@@ -663,8 +659,7 @@ async def step_7(engine: AsyncEngine) -> None:
         with context("cannot delete the sample rows"):
             orders_deleted, customers_deleted = await clean_up(conn)
         print(
-            f"-> orders deleted: {orders_deleted}; "
-            f"customers deleted: {customers_deleted}"
+            f"-> orders deleted: {orders_deleted}; customers deleted: {customers_deleted}"
         )
         with context("cannot list the customers"):
             left = await search(conn, Filters())

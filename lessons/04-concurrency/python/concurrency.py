@@ -917,7 +917,7 @@ def main() -> None:
     try:
         asyncio.run(lesson(url, args))
     except KeyboardInterrupt:
-        raise SystemExit(130)
+        raise SystemExit(130) from None
     except Exception as e:  # noqa: BLE001 (one line, no traceback, no password)
         fail(redact(f"{type(e).__name__}: {e}", secrets_), 1)
 

@@ -17,12 +17,12 @@ const QUICK: Workload = Workload {
 /// Held by every test that runs step 6, one at a time. InnoDB refreshes its
 /// `information_schema.innodb_trx` cache only when the last read, by anyone, is more than
 /// 0.1 s old: two step 6s polling it at once keep each other's reads stale.
-static STEP_6: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static STEP_6: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Masks what varies between runs of lesson 4 (the timings and the counts that depend on
 /// scheduling) and keeps the width of each field, so that the captured table stays
 /// aligned.
-fn mask_lesson_4(stdout: &str) -> String {
+pub(crate) fn mask_lesson_4(stdout: &str) -> String {
     // Each pattern's group 1 is replaced by a mark. In the tables (a run of spaces before
     // the figure) the mark keeps the field's width, so that the columns stay aligned;
     // elsewhere it keeps the spaces and replaces the figure.

@@ -12,4 +12,5 @@ mod lesson_3;
 mod lesson_4;
 mod lesson_5;
 mod lesson_6;
+mod python;
 mod troubleshooting;
