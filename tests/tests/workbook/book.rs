@@ -89,8 +89,8 @@ fn every_include_in_the_book_names_a_file_and_a_non_empty_anchor() {
 }
 
 #[test]
-fn every_rust_block_in_the_book_is_an_include_of_compiled_code() {
-    let fence = Regex::new(r"(?s)```rust[^\n]*\n(.*?)```").unwrap();
+fn every_rust_and_python_block_in_the_book_is_an_include_of_code_that_runs() {
+    let fence = Regex::new(r"(?s)```(?:rust|python)[^\n]*\n(.*?)```").unwrap();
     let mut problems = Vec::new();
     for md in markdown_files(&book_src()) {
         let text = std::fs::read_to_string(&md).unwrap();
@@ -108,7 +108,7 @@ fn every_rust_block_in_the_book_is_an_include_of_compiled_code() {
     }
     assert!(
         problems.is_empty(),
-        "hand-typed Rust in the book:\n{}",
+        "hand-typed Rust or Python in the book:\n{}",
         problems.join("\n")
     );
 }
