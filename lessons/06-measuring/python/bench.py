@@ -237,10 +237,11 @@ async def w2_orm(session: AsyncSession, ids: Iterable[int]) -> list[Customer]:
 
 
 # W3: W2's selects spread over many tasks on a pool of as many connections. Each task
-# takes a connection (or a session) and runs W2's loop on it, taking the next id from
-# the iterator that all the tasks share until none is left. (The Rust tasks take a
-# connection for every query. Here that doubled W3's time: SQLAlchemy's pool ends each
-# checkout with a ROLLBACK, one more round trip.)
+# takes the next id from the iterator that all the tasks share, and a connection (or a
+# session) from the pool for every query, as a web handler does and as the Rust tasks
+# do. SQLAlchemy's pool ends each checkout with a ROLLBACK (`pool_reset_on_return`),
+# one more round trip per query: the price of never handing out a connection with a
+# transaction left open.
 
 
 # ANCHOR: w3_text
@@ -248,8 +249,11 @@ async def w3_text(engine: AsyncEngine, ids: list[int], tasks: int) -> list:
     next_ids = iter(ids)
 
     async def task() -> list[BenchCustomer]:
-        async with engine.connect() as conn:
-            return await w2_text(conn, next_ids)
+        found: list[BenchCustomer] = []
+        for id_ in next_ids:
+            async with engine.connect() as conn:
+                found += await w2_text(conn, (id_,))
+        return found
 
     shares = await asyncio.gather(*(task() for _ in range(tasks)))
     return list(chain.from_iterable(shares))
@@ -263,8 +267,11 @@ async def w3_core(engine: AsyncEngine, ids: list[int], tasks: int) -> list:
     next_ids = iter(ids)
 
     async def task() -> list:
-        async with engine.connect() as conn:
-            return await w2_core(conn, next_ids)
+        found: list = []
+        for id_ in next_ids:
+            async with engine.connect() as conn:
+                found += await w2_core(conn, (id_,))
+        return found
 
     shares = await asyncio.gather(*(task() for _ in range(tasks)))
     return list(chain.from_iterable(shares))
@@ -278,8 +285,11 @@ async def w3_orm(async_session: async_sessionmaker, ids: list[int], tasks: int) 
     next_ids = iter(ids)
 
     async def task() -> list[Customer]:
-        async with async_session() as session:
-            return await w2_orm(session, next_ids)
+        found: list[Customer] = []
+        for id_ in next_ids:
+            async with async_session() as session:
+                found += await w2_orm(session, (id_,))
+        return found
 
     shares = await asyncio.gather(*(task() for _ in range(tasks)))
     return list(chain.from_iterable(shares))
@@ -631,14 +641,15 @@ class Bench:
         self.add(stack, "W3", f"{tasks} tasks, pool of {tasks}", len(ids), t)
 
     async def w4(self, stack: str, cleanup: AsyncEngine) -> None:
-        rows, chunk = self.insert_rows, self.counts["chunk"]
+        rows = self.insert_rows
         nulls = sum(1 for r in rows if r["job"] is None)
-        shapes = [
-            ("row by row", partial(W4_ROW_BY_ROW[stack], rows=rows)),
+        shapes = [("row by row", partial(W4_ROW_BY_ROW[stack], rows=rows))]
+        shapes += [
             (
                 f"batch API, chunks of {chunk}",
                 partial(W4_BATCH[stack], rows=rows, chunk=chunk),
-            ),
+            )
+            for chunk in self.counts["chunks"]
         ]
 
         def check(counts: tuple[int, int, int]) -> None:
@@ -709,11 +720,14 @@ def read_input(raw: str) -> dict:
     try:
         doc = json.loads(raw)
         counts, seeded = doc["counts"], doc["seeded"]
-        names = ("sleeps", "ops", "tasks", "rows", "chunk", "repeats")
+        names = ("sleeps", "ops", "tasks", "rows", "repeats")
         if any(not isinstance(counts[k], int) or counts[k] < 1 for k in names):
             raise InputError(f"counts.{{{','.join(names)}}} must be integers >= 1")
         if not isinstance(counts["sleep_ms"], (int, float)) or counts["sleep_ms"] < 0:
             raise InputError("counts.sleep_ms must be a number >= 0")
+        chunks = counts["chunks"]
+        if not chunks or any(not isinstance(c, int) or c < 1 for c in chunks):
+            raise InputError("counts.chunks must list chunk sizes >= 1")
         pools = counts["pools"]
         if not pools or any(not isinstance(p, int) or p < 1 for p in pools):
             raise InputError("counts.pools must list pool sizes >= 1")

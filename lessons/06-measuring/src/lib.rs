@@ -20,6 +20,7 @@ pub mod s7_inserts;
 pub mod s8_reads;
 pub mod s9_compare;
 
+pub mod python;
 pub mod report;
 
 // The exercises at the end of the chapter. With the `solutions` feature, the worked
@@ -50,7 +51,7 @@ pub use s4_floor::{Floor, parse_slap_output};
 pub use s5_point_selects::point_selects;
 pub use s6_concurrent::concurrent_point_selects;
 pub use s7_inserts::bulk_insert;
-pub use s8_reads::read_all;
+pub use s8_reads::{Decoding, read_all};
 
 /// What every step runs against.
 #[derive(Debug, Clone)]
@@ -67,6 +68,9 @@ pub struct Ctx {
     pub only: Option<Vec<String>>,
     /// The C client, if one was found and not turned off.
     pub floor: Option<Floor>,
+    /// The SQLAlchemy side's rows (`--python`), which each workload's table shows beside
+    /// the Rust stacks'.
+    pub sqlalchemy: Vec<report::ResultRow>,
     /// Where step 2 put the seeded rows.
     pub seeded: Seeded,
     /// The ids step 2 chose, which W2, W3 and the floor select.
@@ -79,6 +83,12 @@ impl Ctx {
         self.only
             .as_ref()
             .is_none_or(|only| only.iter().any(|w| w.eq_ignore_ascii_case(workload)))
+    }
+
+    /// The SQLAlchemy side's rows of `workload` (`W1` to `W5`): none without `--python`.
+    pub fn sqlalchemy(&self, workload: &str) -> impl Iterator<Item = report::ResultRow> {
+        let workload = workload.to_owned();
+        (self.sqlalchemy.clone().into_iter()).filter(move |r| r.workload == workload)
     }
 }
 
@@ -98,15 +108,17 @@ pub struct Counts {
     pub tasks: usize,
     /// W4 and W5: how many rows are inserted, and read.
     pub rows: usize,
-    /// W4: how many rows go in one multi-row `INSERT`.
-    pub chunk: usize,
+    /// W4: how many rows go in one multi-row `INSERT`: each batched variant runs once
+    /// per size.
+    pub chunks: Vec<usize>,
     /// How many timed runs follow the untimed warm-up.
     pub repeats: usize,
 }
 
 impl Counts {
     /// The chapter's sizes: 20 × 0.2 s, pools of 1, 5, 10, 20, 5,000 selects over 16
-    /// tasks, 10,000 rows in chunks of 1,000, 3 repeats. A few minutes.
+    /// tasks, 10,000 rows in chunks of 1,000 and in one statement, 5 repeats (W4's
+    /// commits wait for the disk, whose times vary). Several minutes.
     pub fn full() -> Counts {
         Counts {
             sleeps: 20,
@@ -115,8 +127,8 @@ impl Counts {
             ops: 5_000,
             tasks: 16,
             rows: 10_000,
-            chunk: 1_000,
-            repeats: 3,
+            chunks: vec![1_000, 10_000],
+            repeats: 5,
         }
     }
 
@@ -129,7 +141,7 @@ impl Counts {
             ops: 100,
             tasks: 16,
             rows: 200,
-            chunk: 50,
+            chunks: vec![50, 200],
             repeats: 3,
         }
     }
@@ -152,9 +164,10 @@ impl Counts {
         if self.rows > 1_000_000 {
             bail!("--rows must be at most 1000000");
         }
-        if self.chunk == 0 || self.chunk > 30_000 {
+        if self.chunks.is_empty() || self.chunks.iter().any(|&c| c == 0 || c > 30_000) {
             bail!(
-                "--chunk must be between 1 and 30000 (MySQL allows 65,535 placeholders)"
+                "--chunks must list sizes between 1 and 30000, such as 1000,10000 (MySQL \
+                 allows 65,535 placeholders in one statement)"
             );
         }
         if self.pools.is_empty() || self.pools.iter().any(|&p| p == 0 || p > 100) {
@@ -195,9 +208,10 @@ pub struct Args {
     /// W4 and W5: how many rows.
     #[arg(long)]
     pub rows: Option<usize>,
-    /// W4: rows per multi-row INSERT.
-    #[arg(long)]
-    pub chunk: Option<usize>,
+    /// W4: rows per multi-row INSERT, such as 1000,10000 (each batched variant runs
+    /// with each).
+    #[arg(long, value_delimiter = ',')]
+    pub chunks: Option<Vec<usize>>,
     /// Timed runs after the warm-up (at least 3 for the method).
     #[arg(long)]
     pub repeats: Option<usize>,
@@ -207,6 +221,10 @@ pub struct Args {
     /// Run only these stacks.
     #[arg(long, value_delimiter = ',')]
     pub stacks: Option<Vec<Stack>>,
+    /// Also run W1 to W5 with SQLAlchemy (`text()`, Core and the ORM) in Python, from a
+    /// virtual environment in target/python that is made from PyPI the first time.
+    #[arg(long)]
+    pub python: bool,
     /// Skip the C client's floor even when it is installed.
     #[arg(long)]
     pub no_floor: bool,
@@ -232,7 +250,7 @@ impl Args {
         c.ops = self.ops.unwrap_or(c.ops);
         c.tasks = self.tasks.unwrap_or(c.tasks);
         c.rows = self.rows.unwrap_or(c.rows);
-        c.chunk = self.chunk.unwrap_or(c.chunk);
+        c.chunks = self.chunks.clone().unwrap_or(c.chunks);
         c.repeats = self.repeats.unwrap_or(c.repeats);
         c.check()?;
         Ok(c)
@@ -252,6 +270,7 @@ impl Args {
             stacks: self.stacks.clone().unwrap_or(Stack::ALL.to_vec()),
             only: self.only.clone(),
             floor,
+            sqlalchemy: Vec::new(),
             seeded: Seeded::default(),
             ids: Arc::from([]),
         })
@@ -300,6 +319,11 @@ impl Stack {
                 InsertVariant::MultiRow,
                 InsertVariant::BatchApi,
             ],
+            Stack::SeaQuery => &[
+                InsertVariant::RowByRow,
+                InsertVariant::BatchApi,
+                InsertVariant::Inlined,
+            ],
             _ => &[InsertVariant::RowByRow, InsertVariant::BatchApi],
         }
     }
@@ -311,6 +335,18 @@ impl fmt::Display for Stack {
     }
 }
 
+/// Whether a pool checks that a connection still works before handing it out: a round
+/// trip each time, which W3 measures against trusting the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// The pools' default: sqlx's `test_before_acquire(true)` pings the server, and
+    /// deadpool's `RecyclingMethod::Verified` runs a query, on every checkout.
+    BeforeEachUse,
+    /// sqlx's `test_before_acquire(false)` and deadpool's `RecyclingMethod::Fast`: a
+    /// connection the server closed is found only by the query that uses it.
+    Never,
+}
+
 /// How workload W4 inserts its rows, all inside one transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InsertVariant {
@@ -320,6 +356,9 @@ pub enum InsertVariant {
     MultiRow,
     /// The stack's own way to insert many rows at once, per chunk.
     BatchApi,
+    /// sea-query's multi-row `INSERT` with the values escaped into the SQL text, sent
+    /// over the text protocol (no prepared statement), per chunk.
+    Inlined,
 }
 
 impl InsertVariant {
@@ -329,6 +368,7 @@ impl InsertVariant {
             InsertVariant::RowByRow => "row by row",
             InsertVariant::MultiRow => "multi-row SQL",
             InsertVariant::BatchApi => "batch API",
+            InsertVariant::Inlined => "inlined values, text protocol",
         }
     }
 }

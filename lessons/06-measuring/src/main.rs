@@ -1,5 +1,6 @@
 //! Lesson 6, step by step: each step runs, then its report is printed. Progress goes to
-//! stderr; `--full` runs the chapter's sizes, `--help` lists every count.
+//! stderr; `--full` runs the chapter's sizes, `--help` lists every count. One thread
+//! runs every task: measured, it wakes a waiting query sooner (see the chapter).
 
 use anyhow::Result;
 use clap::Parser;
@@ -13,10 +14,11 @@ fn show(table: Table, rows: &mut Vec<ResultRow>) {
     rows.extend(table.rows);
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let args = Args::parse();
     args.counts()?; // Bad counts fail here, before any connection.
+    let python = args.python.then(workbook::python).transpose()?;
     let db = workbook::lesson_database().await?;
     let pool = workbook::connect(&db.url).await?;
     workbook::migrate(&pool).await?;
@@ -24,12 +26,16 @@ async fn main() -> Result<()> {
     let mut rows = Vec::new();
 
     workbook::step("1", "The machine, the server and the counts");
-    let machine = s1_method::run(&ctx).await?;
+    let mut machine = s1_method::run(&ctx).await?;
     println!("{machine}");
     workbook::step("2", "The data: lesson 6's rows in bench_customers");
     let data = s2_data::run(&ctx).await?;
     println!("{data}");
     (ctx.seeded, ctx.ids) = (data.seeded, data.ids.into());
+    if let Some(python) = &python {
+        let side = lesson_6::python::run(&ctx, python).await?;
+        (ctx.sqlalchemy, machine.sqlalchemy) = (side.rows, Some(side.versions));
+    }
     workbook::step("3", "W1: SELECT SLEEP, one after another, then at once");
     show(s3_sleeps::run(&ctx).await?, &mut rows);
     workbook::step("4", "The floor: the C client on W2's and W3's selects");
@@ -44,7 +50,6 @@ async fn main() -> Result<()> {
     show(s8_reads::run(&ctx).await?, &mut rows);
     workbook::step("9", "Each stack against the floor");
     println!("{}", s9_compare::run(&rows).await?);
-
     write_json(&args.json, &machine, &rows)?;
     eprintln!("lesson-6: wrote {}", args.json.display());
     for chart in write_charts(&args.charts, &machine, &rows)? {

@@ -125,6 +125,11 @@ pub enum Compared {
         /// How many rows W5 read.
         rows: usize,
     },
+    /// A Rust stack's best variant over the fastest SQLAlchemy stack on a workload.
+    OverSqlAlchemy {
+        /// `W2` to `W5`.
+        workload: &'static str,
+    },
 }
 
 impl fmt::Display for Compared {
@@ -134,6 +139,9 @@ impl fmt::Display for Compared {
             Compared::W3PerQuery => write!(f, "W3 per query / C client's"),
             Compared::W4RowByRowOverBatched => write!(f, "W4 row by row / best batched"),
             Compared::W5Wall { rows } => write!(f, "W5 wall time, {rows} rows"),
+            Compared::OverSqlAlchemy { workload } => {
+                write!(f, "{workload} best / fastest SQLAlchemy")
+            }
         }
     }
 }
@@ -232,6 +240,8 @@ pub struct Machine {
     pub floor_client: Option<String>,
     /// The counts the run used.
     pub counts: Counts,
+    /// With `--python`: the Python, SQLAlchemy and driver versions of the SQLAlchemy side.
+    pub sqlalchemy: Option<String>,
 }
 
 impl fmt::Display for Machine {
@@ -259,8 +269,8 @@ impl fmt::Display for Machine {
         write!(
             f,
             "counts: W1 {} x SLEEP({} ms), pools {:?}; W2/W3 {} selects, {} tasks; \
-             W4/W5 {} rows, chunks of {}; {} timed runs after 1 warm-up",
-            c.sleeps, c.sleep_ms, c.pools, c.ops, c.tasks, c.rows, c.chunk, c.repeats
+             W4/W5 {} rows, chunks of {:?}; {} timed runs after 1 warm-up",
+            c.sleeps, c.sleep_ms, c.pools, c.ops, c.tasks, c.rows, c.chunks, c.repeats
         )
     }
 }
@@ -397,8 +407,7 @@ pub fn write_charts(
 }
 
 fn stack_index(stack: &str) -> usize {
-    crate::Stack::ALL
-        .iter()
-        .position(|s| s.name() == stack)
-        .unwrap_or(5)
+    let rust = crate::Stack::ALL.iter().map(|s| s.name());
+    let python = crate::python::STACKS.into_iter();
+    rust.chain(python).position(|s| s == stack).unwrap_or(9)
 }

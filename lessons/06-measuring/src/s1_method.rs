@@ -6,34 +6,33 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use diesel_async::AsyncMysqlConnection;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::AsyncMysqlConnection as MysqlConn;
 use diesel_async::pooled_connection::deadpool::Pool as DieselPool;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use futures::future::try_join_all;
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
 
 use crate::report::Machine;
-use crate::{Pool, Stack};
+use crate::{Check, Pool, Stack};
 
 // ANCHOR: open_pool
 /// Opens a pool of exactly `size` connections for `stack`, and opens all of them now, so
 /// that no timed run ever pays for a connection's set-up.
-pub async fn open_pool(stack: Stack, url: &str, size: u32) -> Result<Pool> {
+pub async fn open_pool(stack: Stack, url: &str, size: u32, check: Check) -> Result<Pool> {
     let pool = match stack {
-        Stack::SqlxQueryAs | Stack::SqlxMacro | Stack::SeaQuery => Pool::Sqlx(
+        Stack::DieselAsync => Pool::Diesel(diesel_pool(url, size, check)?),
+        _ => Pool::Sqlx(
             MySqlPoolOptions::new()
                 .max_connections(size)
                 .min_connections(size)
                 .acquire_timeout(Duration::from_secs(30))
+                .test_before_acquire(check == Check::BeforeEachUse)
                 .connect(url)
                 .await
                 .context("cannot open a sqlx pool")?,
         ),
-        Stack::DieselAsync => {
-            let manager = AsyncDieselConnectionManager::<AsyncMysqlConnection>::new(url);
-            let pool = DieselPool::builder(manager).max_size(size as usize).build();
-            Pool::Diesel(pool.context("cannot build the deadpool pool")?)
-        }
     };
     // Hold `size` connections at once: each is opened now, then goes back to the pool
     // idle.
@@ -42,6 +41,21 @@ pub async fn open_pool(stack: Stack, url: &str, size: u32) -> Result<Pool> {
     Ok(pool)
 }
 // ANCHOR_END: open_pool
+
+// ANCHOR: diesel_pool
+/// deadpool with diesel-async's manager. `Verified`, the default, runs a query on each
+/// connection before handing it out; `Fast` hands it out as it is.
+fn diesel_pool(url: &str, size: u32, check: Check) -> Result<DieselPool<MysqlConn>> {
+    let mut config = ManagerConfig::default();
+    config.recycling_method = match check {
+        Check::BeforeEachUse => RecyclingMethod::Verified,
+        Check::Never => RecyclingMethod::Fast,
+    };
+    let manager = AsyncDieselConnectionManager::new_with_config(url, config);
+    let pool = DieselPool::builder(manager).max_size(size as usize).build();
+    pool.context("cannot build the deadpool pool")
+}
+// ANCHOR_END: diesel_pool
 
 // ANCHOR: measure
 /// Runs `run` once untimed (the warm-up: statement caches, buffer pool, branch
@@ -159,5 +173,6 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Machine> {
         innodb_flush_log_at_trx_commit: flush,
         floor_client: ctx.floor.as_ref().map(|f| f.client_name().to_owned()),
         counts: ctx.counts.clone(),
+        sqlalchemy: None,
     })
 }

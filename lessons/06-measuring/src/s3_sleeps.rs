@@ -10,7 +10,7 @@ use sqlx::AssertSqlSafe;
 use sqlx::mysql::MySqlConnection;
 
 use crate::report::{ResultRow, Table};
-use crate::{Conn, Pool, Stack, measure, open_pool, timed};
+use crate::{Check, Conn, Pool, Stack, measure, open_pool, timed};
 
 // ANCHOR: sleeps_sequential
 /// W1 on one stack: `n` sleeps one after another on one connection.
@@ -101,7 +101,7 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
     let (counts, mut rows) = (&ctx.counts, Vec::new());
     let (n, seconds) = (counts.sleeps, counts.sleep_ms as f64 / 1e3);
     for &stack in &ctx.stacks {
-        let pool = open_pool(stack, &ctx.url, 1).await?;
+        let pool = open_pool(stack, &ctx.url, 1, Check::BeforeEachUse).await?;
         let label = format!("W1 {stack}, sequential");
         let (t, done) = measure(&label, counts.repeats, || {
             timed(sleeps_sequential(stack, &pool, n, seconds))
@@ -111,7 +111,7 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
         rows.push(ResultRow::new(stack.name(), "W1", "sequential", n, &t));
         pool.close().await;
         for &size in &counts.pools {
-            let pool = open_pool(stack, &ctx.url, size).await?;
+            let pool = open_pool(stack, &ctx.url, size, Check::BeforeEachUse).await?;
             let variant = format!("pool of {size}");
             let label = format!("W1 {stack}, {variant}");
             let (t, done) = measure(&label, counts.repeats, || {
@@ -123,5 +123,6 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
             pool.close().await;
         }
     }
+    rows.extend(ctx.sqlalchemy("W1"));
     Ok(Table { rows })
 }

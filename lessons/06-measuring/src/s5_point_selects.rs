@@ -13,7 +13,7 @@ use sqlx::mysql::MySqlConnection;
 
 use crate::report::{Reference, ResultRow, Table};
 use crate::s2_data::schema;
-use crate::{BenchCustomer, Conn, Pool, Stack, measure, open_pool};
+use crate::{BenchCustomer, Check, Conn, Pool, Stack, measure, open_pool};
 
 // ANCHOR: select_query_as
 /// sqlx: the SQL is a string checked at run time; the row maps onto `BenchCustomer` by
@@ -133,7 +133,7 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
     }
     let (mut rows, mut reference) = (Vec::new(), Reference::default());
     for &stack in &ctx.stacks {
-        let pool = open_pool(stack, &ctx.url, 1).await?;
+        let pool = open_pool(stack, &ctx.url, 1, Check::BeforeEachUse).await?;
         let label = format!("W2 {stack}");
         let (t, found) = measure(&label, ctx.counts.repeats, || {
             point_selects(stack, &pool, &ctx.ids)
@@ -144,5 +144,6 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
         let ops = ctx.ids.len();
         rows.push(ResultRow::new(stack.name(), "W2", "1 connection", ops, &t));
     }
+    rows.extend(ctx.sqlalchemy("W2"));
     Ok(Table { rows })
 }

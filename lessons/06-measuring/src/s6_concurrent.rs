@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::report::{Reference, ResultRow, Table};
-use crate::{BenchCustomer, Pool, Stack, measure, open_pool};
+use crate::{BenchCustomer, Check, Pool, Stack, measure, open_pool};
 
 // ANCHOR: concurrent_point_selects
 /// W3 on one stack: the same selects spread over `tasks` tasks, each taking a connection
@@ -59,19 +59,25 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
         return Ok(Table::default());
     }
     let tasks = ctx.counts.tasks;
-    let variant = format!("{tasks} tasks, pool of {tasks}");
     let (mut rows, mut reference) = (Vec::new(), Reference::default());
     for &stack in &ctx.stacks {
-        let pool = open_pool(stack, &ctx.url, tasks as u32).await?;
-        let label = format!("W3 {stack}");
-        let (t, found) = measure(&label, ctx.counts.repeats, || {
-            concurrent_point_selects(stack, &pool, &ctx.ids, tasks)
-        })
-        .await?;
-        pool.close().await;
-        reference.check(&label, found, ctx.ids.len())?;
-        let ops = ctx.ids.len();
-        rows.push(ResultRow::new(stack.name(), "W3", &variant, ops, &t));
+        for check in [Check::BeforeEachUse, Check::Never] {
+            let variant = match check {
+                Check::BeforeEachUse => format!("{tasks} tasks, pool of {tasks}"),
+                Check::Never => format!("{tasks} tasks, pool of {tasks}, no check"),
+            };
+            let pool = open_pool(stack, &ctx.url, tasks as u32, check).await?;
+            let label = format!("W3 {stack}, {variant}");
+            let (t, found) = measure(&label, ctx.counts.repeats, || {
+                concurrent_point_selects(stack, &pool, &ctx.ids, tasks)
+            })
+            .await?;
+            pool.close().await;
+            reference.check(&label, found, ctx.ids.len())?;
+            let ops = ctx.ids.len();
+            rows.push(ResultRow::new(stack.name(), "W3", &variant, ops, &t));
+        }
     }
+    rows.extend(ctx.sqlalchemy("W3"));
     Ok(Table { rows })
 }

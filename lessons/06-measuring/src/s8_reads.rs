@@ -7,13 +7,13 @@ use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use sea_query::{Expr, ExprTrait, MysqlQueryBuilder, Order, Query};
 use sea_query_sqlx::SqlxBinder;
-use sqlx::AssertSqlSafe;
 use sqlx::mysql::MySqlConnection;
+use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::report::{Reference, ResultRow, Table};
 use crate::s2_data::schema;
 use crate::s5_point_selects::BenchCustomers;
-use crate::{BenchCustomer, Conn, Pool, Seeded, Stack, measure, open_pool};
+use crate::{BenchCustomer, Check, Conn, Pool, Seeded, Stack, measure, open_pool};
 
 // ANCHOR: read_all
 /// W5 on one stack: every seeded row, read into structs on one connection.
@@ -21,13 +21,36 @@ pub async fn read_all(
     stack: Stack,
     pool: &Pool,
     seeded: &Seeded,
+    decoding: Decoding,
 ) -> Result<(Duration, Vec<BenchCustomer>)> {
     let mut conn = pool.get().await?;
+    let (first, last) = (seeded.first, seeded.last);
     let start = Instant::now();
-    let found = conn.read_range(stack, seeded.first, seeded.last).await?;
+    let found = match (decoding, &mut conn) {
+        (Decoding::ByPosition, Conn::Sqlx(c)) => {
+            read_range_tuples(c, first, last).await?
+        }
+        (Decoding::Text, Conn::Sqlx(c)) => read_range_text(c, first, last).await?,
+        _ => conn.read_range(stack, first, last).await?,
+    };
     Ok((start.elapsed(), found))
 }
 // ANCHOR_END: read_all
+
+// ANCHOR: decoding
+/// How W5's rows travel and are decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decoding {
+    /// Each stack's own way: a prepared statement, whose values arrive in binary, decoded
+    /// into the struct (by column name for `#[derive(FromRow)]`, by position for
+    /// `query_as!` and diesel).
+    Stack,
+    /// sqlx's prepared statement decoded into tuples, by position.
+    ByPosition,
+    /// `raw_sql`: values arrive as text, decoded by `FromRow` (sqlx only).
+    Text,
+}
+// ANCHOR_END: decoding
 
 // ANCHOR: read_range_sqlx
 /// sqlx: the rows between two ids, decoded by `#[derive(sqlx::FromRow)]`.
@@ -61,6 +84,46 @@ async fn read_range_macro(
     .await
 }
 // ANCHOR_END: read_range_sqlx
+
+// ANCHOR: read_range_tuples
+/// sqlx decoding each row as a tuple, every column taken by its position: none of the
+/// lookups by name that `#[derive(FromRow)]` makes for every value of every row.
+async fn read_range_tuples(
+    conn: &mut MySqlConnection,
+    first: i32,
+    last: i32,
+) -> sqlx::Result<Vec<BenchCustomer>> {
+    let rows: Vec<(i32, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, name, job FROM bench_customers WHERE id BETWEEN ? AND ? ORDER BY id",
+    )
+    .bind(first)
+    .bind(last)
+    .fetch_all(conn)
+    .await?;
+    let customer = |(id, name, job)| BenchCustomer { id, name, job };
+    Ok(rows.into_iter().map(customer).collect())
+}
+// ANCHOR_END: read_range_tuples
+
+// ANCHOR: read_range_text
+/// sqlx over the text protocol: `raw_sql` sends the SQL as it is, with no statement to
+/// prepare, and every value comes back as text that `FromRow` parses. The two ids are
+/// integers, so writing them into the SQL cannot inject anything.
+async fn read_range_text(
+    conn: &mut MySqlConnection,
+    first: i32,
+    last: i32,
+) -> sqlx::Result<Vec<BenchCustomer>> {
+    let sql = format!(
+        "SELECT id, name, job FROM bench_customers WHERE id BETWEEN {first} AND {last} \
+         ORDER BY id"
+    );
+    let rows = sqlx::raw_sql(AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(BenchCustomer::from_row).collect()
+}
+// ANCHOR_END: read_range_text
 
 // ANCHOR: read_range_sea_query
 /// sea-query: built, then run by sqlx like the first two.
@@ -131,15 +194,29 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
     let (mut rows, mut reference) = (Vec::new(), Reference::default());
     let n = ctx.seeded.rows();
     for &stack in &ctx.stacks {
-        let pool = open_pool(stack, &ctx.url, 1).await?;
-        let label = format!("W5 {stack}");
-        let (t, found) = measure(&label, ctx.counts.repeats, || {
-            read_all(stack, &pool, &ctx.seeded)
-        })
-        .await?;
+        let pool = open_pool(stack, &ctx.url, 1, Check::BeforeEachUse).await?;
+        let decodings = match stack {
+            Stack::SqlxQueryAs => {
+                &[Decoding::Stack, Decoding::ByPosition, Decoding::Text][..]
+            }
+            _ => &[Decoding::Stack],
+        };
+        for &decoding in decodings {
+            let variant = match decoding {
+                Decoding::Stack => "fetch all",
+                Decoding::ByPosition => "fetch all, tuples by position",
+                Decoding::Text => "fetch all, text protocol",
+            };
+            let label = format!("W5 {stack}, {variant}");
+            let (t, found) = measure(&label, ctx.counts.repeats, || {
+                read_all(stack, &pool, &ctx.seeded, decoding)
+            })
+            .await?;
+            reference.check(&label, found, n)?;
+            rows.push(ResultRow::new(stack.name(), "W5", variant, n, &t));
+        }
         pool.close().await;
-        reference.check(&label, found, n)?;
-        rows.push(ResultRow::new(stack.name(), "W5", "fetch all", n, &t));
     }
+    rows.extend(ctx.sqlalchemy("W5"));
     Ok(Table { rows })
 }

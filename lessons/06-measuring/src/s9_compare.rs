@@ -1,19 +1,21 @@
 //! Step 9: each stack's figure set against the floor: W2 and W3 per query over the C
-//! client's, W4 row by row over the best batched variant, and W5's wall time.
+//! client's, W4 row by row over the best batched variant, W5's wall time, and with
+//! `--python` each Rust stack against the fastest SQLAlchemy stack.
 
 use anyhow::Result;
 
 use crate::report::{Compared, Comparison, Comparisons, ResultRow};
 
 // ANCHOR: ratios
-/// W2 or W3: each stack's time per query over the C client's, the fastest runs of
-/// each. `None` when the floor was not measured.
+/// W2 or W3: each stack's time per query, on its best variant, over the C client's
+/// best. `None` when the floor was not measured.
 pub fn over_the_floor(rows: &[ResultRow], workload: &str) -> Option<Vec<(String, f64)>> {
-    let mine = || rows.iter().filter(move |r| r.workload == workload);
-    let floor = mine().find(|r| r.is_floor())?;
-    let ratios = mine()
-        .filter(|r| !r.is_floor())
-        .map(|r| (r.stack.clone(), r.per_op_ms() / floor.per_op_ms()));
+    let mine: Vec<&ResultRow> = rows.iter().filter(|r| r.workload == workload).collect();
+    let floor = best(mine.iter().filter(|r| r.is_floor()).copied())?;
+    let ratios = stacks(&mine).into_iter().filter_map(|stack| {
+        let of_stack = mine.iter().filter(|r| r.stack == stack).copied();
+        Some((stack.to_owned(), best(of_stack)? / floor))
+    });
     Some(ratios.collect())
 }
 
@@ -31,6 +33,40 @@ pub fn batching_gain(rows: &[ResultRow], stack: &str) -> Option<f64> {
     Some(row_by_row.wall_ms / batched)
 }
 // ANCHOR_END: ratios
+
+// ANCHOR: over_sqlalchemy
+/// W2 to W5: each Rust stack's best variant over the fastest SQLAlchemy row. Below 1,
+/// the Rust stack is faster. `None` without SQLAlchemy rows.
+pub fn over_sqlalchemy(rows: &[ResultRow], workload: &str) -> Option<Vec<(String, f64)>> {
+    let mine: Vec<&ResultRow> = rows.iter().filter(|r| r.workload == workload).collect();
+    let (python, rust): (Vec<&ResultRow>, Vec<&ResultRow>) = mine
+        .into_iter()
+        .filter(|r| !r.is_floor())
+        .partition(|r| r.stack.starts_with("sqlalchemy"));
+    let fastest = best(python.into_iter())?;
+    let ratios = stacks(&rust).into_iter().filter_map(|stack| {
+        let of_stack = rust.iter().filter(|r| r.stack == stack).copied();
+        Some((stack.to_owned(), best(of_stack)? / fastest))
+    });
+    Some(ratios.collect())
+}
+// ANCHOR_END: over_sqlalchemy
+
+/// The lowest time per operation among `rows`.
+fn best<'a>(rows: impl Iterator<Item = &'a ResultRow>) -> Option<f64> {
+    rows.map(ResultRow::per_op_ms).min_by(f64::total_cmp)
+}
+
+/// The stacks among `rows` other than the floor, in their first row's order.
+fn stacks<'a>(rows: &[&'a ResultRow]) -> Vec<&'a str> {
+    let mut names: Vec<&str> = Vec::new();
+    for r in rows.iter().filter(|r| !r.is_floor()) {
+        if !names.contains(&r.stack.as_str()) {
+            names.push(&r.stack);
+        }
+    }
+    names
+}
 
 /// Step 9's report: the comparisons of every row the workloads measured.
 pub async fn run(rows: &[ResultRow]) -> Result<Comparisons> {
@@ -61,6 +97,12 @@ pub async fn run(rows: &[ResultRow]) -> Result<Comparisons> {
     for stack in stacks {
         if let Some(value) = batching_gain(rows, stack) {
             let (what, stack) = (Compared::W4RowByRowOverBatched, stack.to_owned());
+            found.rows.push(Comparison { what, stack, value });
+        }
+    }
+    for workload in ["W2", "W3", "W4", "W5"] {
+        let what = Compared::OverSqlAlchemy { workload };
+        for (stack, value) in over_sqlalchemy(rows, workload).unwrap_or_default() {
             found.rows.push(Comparison { what, stack, value });
         }
     }
