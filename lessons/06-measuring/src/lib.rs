@@ -118,7 +118,7 @@ pub struct Counts {
 impl Counts {
     /// The chapter's sizes: 20 × 0.2 s, pools of 1, 5, 10, 20, 5,000 selects over 16
     /// tasks, 10,000 rows in chunks of 1,000 and in one statement, 5 repeats (W4's
-    /// commits wait for the disk, whose times vary). Several minutes.
+    /// times vary by a third from run to run). Several minutes.
     pub fn full() -> Counts {
         Counts {
             sleeps: 20,
