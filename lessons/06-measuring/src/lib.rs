@@ -86,9 +86,15 @@ impl Ctx {
     }
 
     /// The SQLAlchemy side's rows of `workload` (`W1` to `W5`): none without `--python`.
-    pub fn sqlalchemy(&self, workload: &str) -> impl Iterator<Item = report::ResultRow> {
-        let workload = workload.to_owned();
-        (self.sqlalchemy.clone().into_iter()).filter(move |r| r.workload == workload)
+    pub fn sqlalchemy<'a>(
+        &'a self,
+        workload: &'a str,
+    ) -> impl Iterator<Item = report::ResultRow> + 'a {
+        let mine = self
+            .sqlalchemy
+            .iter()
+            .filter(move |r| r.workload == workload);
+        mine.cloned()
     }
 }
 

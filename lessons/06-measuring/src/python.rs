@@ -38,18 +38,7 @@ struct Response {
     python: String,
     sqlalchemy: String,
     driver: String,
-    rows: Vec<PythonRow>,
-}
-
-#[derive(Deserialize)]
-struct PythonRow {
-    stack: String,
-    workload: String,
-    variant: String,
-    ops: usize,
-    wall_ms: f64,
-    median_ms: f64,
-    repeats: usize,
+    rows: Vec<ResultRow>,
 }
 
 /// The SQLAlchemy side's measured rows, and what it ran on.
@@ -112,22 +101,13 @@ pub async fn run(ctx: &Ctx, python: &Path) -> Result<SqlAlchemy> {
     }
     let response: Response = serde_json::from_slice(&output.stdout)
         .context("the Python benchmark printed something other than its JSON")?;
-    let rows = response.rows.into_iter().map(|r| ResultRow {
-        stack: r.stack,
-        workload: r.workload,
-        variant: r.variant,
-        ops: r.ops,
-        wall_ms: r.wall_ms,
-        median_ms: r.median_ms,
-        repeats: r.repeats,
-    });
     let versions = format!(
         "Python {}, SQLAlchemy {}, {}",
         response.python, response.sqlalchemy, response.driver
     );
     println!("the SQLAlchemy side: {versions}, measured beside the Rust");
     Ok(SqlAlchemy {
-        rows: rows.collect(),
+        rows: response.rows,
         versions,
     })
 }

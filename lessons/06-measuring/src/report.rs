@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{BenchCustomer, Counts, Seeded, Timing};
 
-/// One measured row: a stack (or the floor) on one workload and variant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One measured row: a stack (or the floor) on one workload and variant. `bench.py`
+/// prints its rows in the same shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultRow {
     /// `sqlx query_as`, `sqlx query_as!`, `sea-query`, `diesel-async` or the C client.
     pub stack: String,
