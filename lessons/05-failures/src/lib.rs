@@ -18,6 +18,7 @@ pub mod s6_stale;
 pub mod s7_hostile;
 pub mod s8_runaway;
 
+pub mod entities;
 pub mod reconcile;
 pub mod reply_gate;
 pub mod report;
@@ -36,8 +37,8 @@ use std::sync::Arc;
 
 pub use reply_gate::ReplyGate;
 pub use s1_duplicates::{
-    CustomerError, Failure, add_customer, add_customer_diesel, classify,
-    mysql_error_number,
+    CustomerError, Failure, add_customer, add_customer_diesel, add_customer_sea_orm,
+    classify, classify_db_err, mysql_error_number,
 };
 pub use s2_lost_updates::{Increment, increment};
 pub use s3_deadlocks::{Retried, RetryPolicy, is_retryable, transfer, with_retry};

@@ -50,7 +50,16 @@ impl fmt::Display for Classified {
     }
 }
 
-/// Step 1: a duplicate name through sqlx and diesel, and the errors classified.
+/// A SeaORM error as SeaORM words it, and what `sql_err()` makes of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeaOrmError {
+    /// The `DbErr`'s `Display`.
+    pub message: String,
+    /// `DbErr::sql_err()`.
+    pub sql_err: Option<sea_orm::SqlErr>,
+}
+
+/// Step 1: a duplicate name through sqlx, diesel and SeaORM, and the errors classified.
 #[derive(Debug)]
 pub struct DuplicatesReport {
     /// The first insert of a new name.
@@ -63,6 +72,12 @@ pub struct DuplicatesReport {
     pub diesel_second: Result<(), String>,
     /// Whether that was [`crate::CustomerError::NameTaken`].
     pub diesel_name_taken: bool,
+    /// The same insert through SeaORM.
+    pub sea_orm_second: Result<(), String>,
+    /// Whether that was [`crate::CustomerError::NameTaken`].
+    pub sea_orm_name_taken: bool,
+    /// The duplicate's `DbErr`, whole.
+    pub sea_orm_error: SeaOrmError,
     /// The errors provoked on purpose, classified.
     pub classified: Vec<Classified>,
 }
@@ -78,6 +93,12 @@ impl fmt::Display for DuplicatesReport {
         let (sqlx, diesel) = (show(&self.sqlx_second), show(&self.diesel_second));
         writeln!(f, "add_customer(\"Ada\") with sqlx, again:      {sqlx}")?;
         writeln!(f, "add_customer_diesel(\"Ada\"), again:         {diesel}")?;
+        let sea_orm = show(&self.sea_orm_second);
+        writeln!(f, "add_customer_sea_orm(\"Ada\"), again:        {sea_orm}")?;
+        writeln!(f)?;
+        let seen = &self.sea_orm_error;
+        writeln!(f, "SeaORM's DbErr: {}", seen.message)?;
+        writeln!(f, "its sql_err():  {:?}", seen.sql_err)?;
         writeln!(f)?;
         write!(
             f,
@@ -347,9 +368,20 @@ impl fmt::Display for CancellationReport {
     }
 }
 
+/// The library whose `begin()` step 4 cancels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Library {
+    /// sqlx's `Connection::begin`.
+    Sqlx,
+    /// SeaORM's `TransactionTrait::begin`, on the same kind of pool.
+    SeaOrm,
+}
+
 /// What the deliberately cancelled `begin()` left behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CancelledBegin {
+    /// Whose `begin()` was cancelled.
+    pub library: Library,
     /// Whether the pool had the `after_release` guard.
     pub guarded: bool,
     /// Open InnoDB transactions on the pool's connection after an autocommit `INSERT`.
@@ -378,10 +410,58 @@ impl fmt::Display for CancelledBegin {
     }
 }
 
-/// Step 4: a `begin()` cancelled on purpose, then the rounds, two ways.
+/// What a SeaORM transaction dropped halfway left behind (step 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DroppedTransaction {
+    /// Rows of the dropped transaction in the table afterwards (it had written one of
+    /// its two).
+    pub rows_left: i64,
+    /// Whether the next user of the pool got the connection the transaction had.
+    pub same_connection: bool,
+    /// `ROLLBACK` statements that connection ran between the cancellation and the next
+    /// user (the session's `Com_rollback`).
+    pub rollbacks: u64,
+    /// Open InnoDB transactions on it, seen from another connection, while the next user
+    /// held it.
+    pub open_transactions: i64,
+    /// Whether another connection saw the next user's autocommit `INSERT` at once.
+    pub next_insert_visible: bool,
+}
+
+impl fmt::Display for DroppedTransaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "a transaction dropped by its timeout between its two INSERTs, on SeaORM's \
+             own pool of 1:"
+        )?;
+        writeln!(
+            f,
+            "rows it left: {} (it had written 1 of 2)",
+            self.rows_left
+        )?;
+        writeln!(
+            f,
+            "the next user got the same connection: {}, on which {} ROLLBACK had run \
+             since",
+            yes_no(self.same_connection),
+            self.rollbacks
+        )?;
+        write!(
+            f,
+            "open transactions on it: {}, the next user's autocommit INSERT visible to \
+             others: {}",
+            self.open_transactions,
+            yes_no(self.next_insert_visible)
+        )
+    }
+}
+
+/// Step 4: a `begin()` cancelled on purpose, the rounds two ways, and SeaORM.
 #[derive(Debug, Clone)]
 pub struct Cancellations {
-    /// The cancelled `begin()`, on a plain pool and on a guarded one.
+    /// The cancelled `begin()`, through sqlx and SeaORM, on a plain pool and on a
+    /// guarded one.
     pub begins: Vec<CancelledBegin>,
     /// Rounds for each way.
     pub rounds: u32,
@@ -391,13 +471,23 @@ pub struct Cancellations {
     pub dropped: CancellationReport,
     /// With the work in a task of its own, only the waiting timed out.
     pub detached: CancellationReport,
+    /// A SeaORM transaction dropped halfway.
+    pub sea_orm: DroppedTransaction,
+}
+
+impl Cancellations {
+    /// The cancelled `begin()` lines of one library.
+    fn begins_of(&self, library: Library, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for seen in self.begins.iter().filter(|b| b.library == library) {
+            writeln!(f, "a begin() cancelled after BEGIN was sent, {seen}")?;
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for Cancellations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for seen in &self.begins {
-            writeln!(f, "a begin() cancelled after BEGIN was sent, {seen}")?;
-        }
+        self.begins_of(Library::Sqlx, f)?;
         writeln!(
             f,
             "{} rounds of begin / insert / commit under a random 0-{} ms timeout, \
@@ -411,7 +501,10 @@ impl fmt::Display for Cancellations {
             "the same, with the transaction in its own task and only the waiting timed \
              out:"
         )?;
-        write!(f, "{}", self.detached)
+        writeln!(f, "{}", self.detached)?;
+        writeln!(f, "SeaORM:")?;
+        self.begins_of(Library::SeaOrm, f)?;
+        write!(f, "{}", self.sea_orm)
     }
 }
 

@@ -1,13 +1,14 @@
 //! Step 1: errors sorted into the cases a caller acts on, and a duplicate name as a
-//! typed domain error, with sqlx and with diesel.
+//! typed domain error, with sqlx, diesel and SeaORM.
 
 use std::fmt;
 
 use anyhow::{Context, Result};
+use sea_orm::{DatabaseConnection, DbErr};
 use sqlx::error::ErrorKind;
 use sqlx::mysql::{MySqlDatabaseError, MySqlPool};
 
-use crate::report::{Classified, DuplicatesReport};
+use crate::report::{Classified, DuplicatesReport, SeaOrmError};
 
 // ANCHOR: failure
 /// What went wrong, in the terms a caller acts on: retry, tell the user, or give up.
@@ -163,6 +164,64 @@ pub async fn add_customer_diesel(
 }
 // ANCHOR_END: customer_error_diesel
 
+// ANCHOR: customer_error_sea_orm
+/// Adds a customer with SeaORM; a duplicate name becomes [`CustomerError::NameTaken`].
+pub async fn add_customer_sea_orm(
+    db: &DatabaseConnection,
+    name: &str,
+    job: &str,
+) -> Result<i16, CustomerError> {
+    use sea_orm::{ActiveValue::Set, EntityTrait, SqlErr};
+
+    use crate::entities::customer;
+
+    let customer = customer::ActiveModel {
+        name: Set(name.to_owned()),
+        job: Set(Some(job.to_owned())),
+        ..Default::default()
+    };
+    match customer::Entity::insert(customer).exec(db).await {
+        Ok(done) => Ok(done.last_insert_id),
+        Err(e) => match e.sql_err() {
+            // NOTE: the text inside names the key `customers.UQ_name` on MySQL and
+            // `UQ_name` on MariaDB: match the variant, never the message.
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                Err(CustomerError::NameTaken(name.to_owned()))
+            }
+            _ => Err(CustomerError::Database(Box::new(e))),
+        },
+    }
+}
+// ANCHOR_END: customer_error_sea_orm
+
+// ANCHOR: classify_db_err
+/// The sqlx error inside a SeaORM error, when the driver or the server raised it.
+pub fn sqlx_error_of(err: &DbErr) -> Option<&sqlx::Error> {
+    use sea_orm::RuntimeErr;
+
+    match err {
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => Some(e.as_ref()),
+        _ => None,
+    }
+}
+
+/// Sorts a SeaORM error into a [`Failure`]. `sql_err()` names only unique and
+/// foreign-key violations; for the rest, [`classify`] reads the sqlx error inside.
+pub fn classify_db_err(err: &DbErr) -> Failure {
+    use sea_orm::ConnAcquireErr;
+
+    match (sqlx_error_of(err), err) {
+        (Some(e), _) => classify(e),
+        (None, DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)) => {
+            Failure::PoolTimedOut
+        }
+        (None, _) => Failure::Other,
+    }
+}
+// ANCHOR_END: classify_db_err
+
 /// One error the database returned, sorted by [`classify`].
 pub fn classified(attempt: &str, err: &sqlx::Error) -> Classified {
     Classified {
@@ -176,7 +235,8 @@ pub fn classified(attempt: &str, err: &sqlx::Error) -> Classified {
     }
 }
 
-/// Step 1: a duplicate name through sqlx and diesel, and foreign-key errors, classified.
+/// Step 1: a duplicate name through sqlx, diesel and SeaORM, and foreign-key errors,
+/// classified.
 ///
 /// Adds the customer "Ada" and one order for her, and deletes both before returning.
 pub async fn duplicates(pool: &MySqlPool, url: &str) -> Result<DuplicatesReport> {
@@ -196,7 +256,16 @@ pub async fn duplicates(pool: &MySqlPool, url: &str) -> Result<DuplicatesReport>
     let diesel_second = third.map_err(|e| e.to_string());
     drop(diesel_conn);
 
-    let classified = provoke_integrity_errors(pool, ada_id).await?;
+    // SeaORM on the same pool: a DatabaseConnection is a sqlx pool underneath.
+    let db = DatabaseConnection::from(pool.clone());
+    let fourth = add_customer_sea_orm(&db, "Ada", "Analyst").await;
+    let sea_orm_name_taken = matches!(fourth, Err(CustomerError::NameTaken(_)));
+    let sea_orm_second = fourth.map(|_| ()).map_err(|e| e.to_string());
+    let (sea_orm_error, sea_orm_row) = sea_orm_duplicate(&db).await?;
+
+    let mut classified = provoke_integrity_errors(pool, ada_id).await?;
+    // The table lists SeaORM's duplicate right under sqlx's.
+    classified.insert(classified.len().min(1), sea_orm_row);
     remove_ada(pool).await?;
     Ok(DuplicatesReport {
         first_insert_ok,
@@ -204,8 +273,34 @@ pub async fn duplicates(pool: &MySqlPool, url: &str) -> Result<DuplicatesReport>
         sqlx_name_taken,
         diesel_second,
         diesel_name_taken,
+        sea_orm_second,
+        sea_orm_name_taken,
+        sea_orm_error,
         classified,
     })
+}
+
+/// A second "Ada" through SeaORM: its `DbErr` as SeaORM words it, and classified.
+async fn sea_orm_duplicate(db: &DatabaseConnection) -> Result<(SeaOrmError, Classified)> {
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+
+    use crate::entities::customer;
+
+    let ada = customer::ActiveModel {
+        name: Set("Ada".to_owned()),
+        ..Default::default()
+    };
+    let Err(err) = customer::Entity::insert(ada).exec(db).await else {
+        anyhow::bail!("SeaORM added a second customer named Ada");
+    };
+    let inner = sqlx_error_of(&err).context("SeaORM's error holds no sqlx error")?;
+    let mut row = classified("INSERT a second Ada through SeaORM", inner);
+    row.failure = classify_db_err(&err);
+    let seen = SeaOrmError {
+        message: err.to_string(),
+        sql_err: err.sql_err(),
+    };
+    Ok((seen, row))
 }
 
 /// A second "Ada", an order for no customer, and deleting Ada while she has an order:
@@ -263,7 +358,7 @@ async fn remove_ada(pool: &MySqlPool) -> Result<()> {
     Ok(())
 }
 
-/// Step 1's report: the duplicate through both libraries, and the errors classified.
+/// Step 1's report: the duplicate through the three libraries, and the errors classified.
 pub async fn run(ctx: &crate::Ctx) -> Result<DuplicatesReport> {
     duplicates(&ctx.pool, &ctx.url)
         .await

@@ -1,6 +1,6 @@
 //! Step 4: cancellation. Rounds of begin / insert / commit under a random timeout on a
-//! pool of one, a `begin()` cancelled on purpose, the `after_release` guard, and work
-//! detached from the caller's timeout.
+//! pool of one, a `begin()` cancelled on purpose, the `after_release` guard, work
+//! detached from the caller's timeout, and a SeaORM transaction dropped halfway.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -8,13 +8,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use sea_orm::{
+    ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, TransactionTrait,
+};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Row};
 use tokio::task::JoinHandle;
 
+use crate::entities::event;
 use crate::reconcile::{Told, told_cancelled, told_on_time};
 use crate::reply_gate::ReplyGate;
-use crate::report::{CancellationReport, Cancellations, CancelledBegin};
+use crate::report::{
+    CancellationReport, Cancellations, CancelledBegin, DroppedTransaction, Library,
+};
 use crate::s1_duplicates::classify;
 
 /// How far a round got: acquiring a connection or `BEGIN`.
@@ -141,6 +147,50 @@ pub async fn detached_round(
 }
 // ANCHOR_END: detach
 
+// ANCHOR: two_events
+/// Event `k`, then other work (a call to another service, say) that takes `work`, then
+/// event `k + 1`, in one SeaORM transaction: both rows, or neither.
+pub async fn two_events(
+    db: &DatabaseConnection,
+    k: i32,
+    work: Duration,
+) -> Result<(), DbErr> {
+    let tx = db.begin().await?;
+    event::Entity::insert(event::ActiveModel { k: Set(k) })
+        .exec(&tx)
+        .await?;
+    // A timeout that fires here drops `tx`, and DatabaseTransaction's Drop queues a
+    // ROLLBACK on its connection.
+    tokio::time::sleep(work).await;
+    event::Entity::insert(event::ActiveModel { k: Set(k + 1) })
+        .exec(&tx)
+        .await?;
+    tx.commit().await
+}
+// ANCHOR_END: two_events
+
+// ANCHOR: cancelled_sea_orm_begin
+/// [`cancel_a_begin`] through SeaORM: `db.begin()` cancelled after `BEGIN` reached the
+/// server, then someone else's autocommit `INSERT` on the same pooled connection.
+pub async fn cancel_a_sea_orm_begin(
+    db: &DatabaseConnection,
+    gate: &ReplyGate,
+) -> Result<()> {
+    gate.hold(); // BEGIN reaches the server; its "OK" waits in the proxy
+    let begun = tokio::time::timeout(Duration::from_millis(200), db.begin()).await;
+    gate.release();
+    // The timeout dropped begin(), and with it the DatabaseTransaction it had made. Its
+    // Drop asks sqlx to queue a ROLLBACK, but sqlx had not counted the transaction yet.
+    anyhow::ensure!(begun.is_err(), "begin() finished within its budget");
+
+    // Later, someone else's autocommit INSERT gets the same connection.
+    event::Entity::insert(event::ActiveModel { k: Set(-1) })
+        .exec(db)
+        .await?;
+    Ok(())
+}
+// ANCHOR_END: cancelled_sea_orm_begin
+
 /// How the rounds of step 4 treat a timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnTimeout {
@@ -164,15 +214,19 @@ impl ConnectionIds {
     }
 }
 
+/// A pool of one connection, its id recorded in `ids`; with `guarded`, the
+/// `after_release` guard; with `tested`, sqlx's ping before each acquire (its default).
 async fn pool_of_one(
     options: MySqlConnectOptions,
     guarded: bool,
+    tested: bool,
     ids: &ConnectionIds,
 ) -> Result<MySqlPool> {
     let ids = ids.clone();
     let mut pool = MySqlPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(tested)
         .after_connect(move |conn, _meta| {
             let ids = ids.clone();
             Box::pin(async move {
@@ -247,7 +301,7 @@ pub async fn cancellation(
 ) -> Result<CancellationReport> {
     let ids = ConnectionIds::default();
     let options: MySqlConnectOptions = url.parse()?;
-    let pool = pool_of_one(options, true, &ids).await?;
+    let pool = pool_of_one(options, true, true, &ids).await?;
     sqlx::query("DELETE FROM lesson5_events")
         .execute(&pool)
         .await
@@ -330,9 +384,14 @@ pub async fn cancellation(
     Ok(report)
 }
 
-/// Cancels a `begin()` on purpose ([`cancel_a_begin`]) on a pool of one, with or without
-/// the guard, and looks at what it left behind from another connection.
-pub async fn cancelled_begin(url: &str, guarded: bool) -> Result<CancelledBegin> {
+/// Cancels a `begin()` on purpose, through `library` ([`cancel_a_begin`] or
+/// [`cancel_a_sea_orm_begin`]), on a pool of one, with or without the guard, and looks at
+/// what it left behind from another connection.
+pub async fn cancelled_begin(
+    url: &str,
+    guarded: bool,
+    library: Library,
+) -> Result<CancelledBegin> {
     // The pool talks to the server through a proxy that can hold the server's replies, so
     // the cancellation lands at the same moment on every run.
     let options: MySqlConnectOptions = url.parse()?;
@@ -343,13 +402,25 @@ pub async fn cancelled_begin(url: &str, guarded: bool) -> Result<CancelledBegin>
     let gate = ReplyGate::start(upstream).await?;
     let via_gate = options.host("127.0.0.1").port(gate.addr().port());
     let ids = ConnectionIds::default();
-    let pool = pool_of_one(via_gate, guarded, &ids).await?;
+    // SeaORM's begin() acquires the connection itself: without the ping before the
+    // acquire, BEGIN is the first thing sent, and the proxy holds BEGIN's reply.
+    let tested = library == Library::Sqlx;
+    let pool = pool_of_one(via_gate, guarded, tested, &ids).await?;
     sqlx::query("DELETE FROM lesson5_events WHERE k = -1")
         .execute(&pool)
         .await
         .context("cannot clear the events")?;
 
-    cancel_a_begin(&pool, &gate).await?;
+    match library {
+        Library::Sqlx => cancel_a_begin(&pool, &gate).await?,
+        Library::SeaOrm => {
+            // The DELETE's connection goes back to the pool in a task of sqlx's, with a
+            // ping: let that finish, or the proxy would hold the ping's reply instead.
+            until_idle(&pool).await?;
+            let db = DatabaseConnection::from(pool.clone());
+            cancel_a_sea_orm_begin(&db, &gate).await?;
+        }
+    }
     let open = open_transactions(url, &ids.get()).await?;
     let mut observer = crate::connect_one(url).await?;
     let visible: i64 =
@@ -366,6 +437,7 @@ pub async fn cancelled_begin(url: &str, guarded: bool) -> Result<CancelledBegin>
         .await?;
     observer.close().await.ok();
     Ok(CancelledBegin {
+        library,
         guarded,
         open_transactions: open,
         visible_to_others: visible == 1,
@@ -373,18 +445,117 @@ pub async fn cancelled_begin(url: &str, guarded: bool) -> Result<CancelledBegin>
     })
 }
 
+/// Waits, at most 5 s, until every connection of `pool` is back in it, idle.
+async fn until_idle(pool: &MySqlPool) -> Result<()> {
+    let all = usize::try_from(pool.size())?;
+    for _ in 0..500 {
+        if pool.num_idle() >= all {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    anyhow::bail!("the pool's connections did not come back within 5 s")
+}
+
+/// The first of the keys [`dropped_sea_orm_transaction`] writes: [`two_events`] writes it
+/// and the next, and the next user of the pool the one after.
+const DROPPED_K: i32 = -12;
+
+/// A session's `CONNECTION_ID()` and its count of `ROLLBACK` statements so far.
+async fn session_facts(conn: &mut MySqlConnection) -> Result<(u64, u64)> {
+    let id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
+        .fetch_one(&mut *conn)
+        .await?;
+    let row = sqlx::raw_sql("SHOW SESSION STATUS LIKE 'Com_rollback'")
+        .fetch_one(&mut *conn)
+        .await
+        .context("cannot read the session's Com_rollback")?;
+    let rollbacks: String = row.try_get(1)?;
+    Ok((id, rollbacks.parse()?))
+}
+
+/// Drops [`two_events`] halfway, with a timeout that fires during its other work, on
+/// SeaORM's own pool of one; then looks at the table, and at the connection the next
+/// user of the pool gets.
+pub async fn dropped_sea_orm_transaction(url: &str) -> Result<DroppedTransaction> {
+    let mut options = sea_orm::ConnectOptions::new(url);
+    options
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    let db = sea_orm::Database::connect(options)
+        .await
+        .context("SeaORM cannot connect")?;
+    let pool = db.get_mysql_connection_pool().clone();
+    let (first, next_users) = (DROPPED_K, DROPPED_K + 2);
+    sqlx::query("DELETE FROM lesson5_events WHERE k BETWEEN ? AND ?")
+        .bind(first)
+        .bind(next_users)
+        .execute(&pool)
+        .await
+        .context("cannot clear the events")?;
+    let (cancelled_on, rollbacks_before) =
+        session_facts(&mut *pool.acquire().await?).await?;
+
+    let work = Duration::from_secs(5);
+    let done =
+        tokio::time::timeout(Duration::from_millis(250), two_events(&db, first, work))
+            .await;
+    anyhow::ensure!(done.is_err(), "the SeaORM transaction was not cancelled");
+
+    // The next user of the pool: what its connection has done, then an autocommit INSERT.
+    let mut next = pool.acquire().await?;
+    let (next_on, rollbacks_after) = session_facts(&mut next).await?;
+    sqlx::query("INSERT INTO lesson5_events (k) VALUES (?)")
+        .bind(next_users)
+        .execute(&mut *next)
+        .await
+        .context("the next user cannot insert")?;
+    let open = open_transactions(url, &[next_on]).await?;
+    let mut observer = crate::connect_one(url).await?;
+    let count = |from: i32, to: i32| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM lesson5_events WHERE k BETWEEN ? AND ?",
+        )
+        .bind(from)
+        .bind(to)
+    };
+    let left = count(first, first + 1).fetch_one(&mut observer).await?;
+    let visible = count(next_users, next_users)
+        .fetch_one(&mut observer)
+        .await?;
+    drop(next);
+    db.close().await.context("SeaORM's pool did not close")?;
+    sqlx::query("DELETE FROM lesson5_events WHERE k BETWEEN ? AND ?")
+        .bind(first)
+        .bind(next_users)
+        .execute(&mut observer)
+        .await?;
+    observer.close().await.ok();
+    Ok(DroppedTransaction {
+        rows_left: left,
+        same_connection: next_on == cancelled_on,
+        rollbacks: rollbacks_after.saturating_sub(rollbacks_before),
+        open_transactions: open,
+        next_insert_visible: visible == 1,
+    })
+}
+
 /// The largest random timeout a round gets.
 pub const MAX_TIMEOUT: Duration = Duration::from_millis(5);
 
-/// Step 4's report: a `begin()` cancelled on purpose, without and with the guard, then
-/// the rounds, first with the future dropped and then with the work detached.
+/// Step 4's report: a `begin()` cancelled on purpose, through sqlx and SeaORM, without
+/// and with the guard; the rounds, first with the future dropped and then with the work
+/// detached; and a SeaORM transaction dropped halfway.
 pub async fn run(ctx: &crate::Ctx) -> Result<Cancellations> {
     let mut begins = Vec::new();
-    for guarded in [false, true] {
-        let seen = cancelled_begin(&ctx.url, guarded)
-            .await
-            .context("the cancelled-begin check failed")?;
-        begins.push(seen);
+    for library in [Library::Sqlx, Library::SeaOrm] {
+        for guarded in [false, true] {
+            let seen = cancelled_begin(&ctx.url, guarded, library)
+                .await
+                .context("the cancelled-begin check failed")?;
+            begins.push(seen);
+        }
     }
     let rounds = ctx.sizes.rounds;
     let dropped = cancellation(&ctx.url, rounds, MAX_TIMEOUT, OnTimeout::DropTheFuture)
@@ -393,11 +564,15 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Cancellations> {
     let detached = cancellation(&ctx.url, rounds, MAX_TIMEOUT, OnTimeout::DetachTheWork)
         .await
         .context("the cancellation step failed")?;
+    let sea_orm = dropped_sea_orm_transaction(&ctx.url)
+        .await
+        .context("the dropped SeaORM transaction check failed")?;
     Ok(Cancellations {
         begins,
         rounds,
         max_timeout: MAX_TIMEOUT,
         dropped,
         detached,
+        sea_orm,
     })
 }

@@ -6,12 +6,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lesson_5::report::{Edge, Loose, Restart, Stale};
+use lesson_5::report::{Edge, Library, Loose, Restart, Stale};
 use lesson_5::s5_restart::Phases;
 use lesson_5::{Failure, Increment, OnTimeout, RetryPolicy, ServerControl, Sizes};
 use regex::Regex;
+use sea_orm::SqlErr;
 use workbook::{Server, TestDatabase, fresh_database};
-use workbook_tests::{LessonCommand, TestResult, assert_matches_capture, mask};
+use workbook_tests::{
+    LessonCommand, ServerKind, TestResult, assert_matches_capture, mask, server_kind,
+};
 
 /// The figures of a full run that vary from run to run; the chapter lists them.
 const MASKS: &[(&str, &str)] = &[
@@ -127,6 +130,10 @@ async fn binary_prints_what_the_book_shows() -> TestResult {
         3
     );
     assert!(out.contains("-> StatementTimeout"));
+    assert!(
+        out.contains("rows it left: 0 (it had written 1 of 2)"),
+        "{out}"
+    );
     assert_matches_capture("lesson-5", out, MASKS);
     Ok(())
 }
@@ -214,12 +221,28 @@ async fn lesson_pool(
 }
 
 #[tokio::test]
-async fn a_duplicate_name_is_a_typed_error_with_sqlx_and_diesel() -> TestResult {
+async fn a_duplicate_name_is_a_typed_error_with_sqlx_diesel_and_sea_orm() -> TestResult {
     let (db, pool) = lesson_pool("lesson_5_duplicates").await?;
     let report = lesson_5::s1_duplicates::duplicates(&pool, &db.url).await?;
     assert!(report.first_insert_ok);
     assert!(report.sqlx_name_taken, "{report}");
     assert!(report.diesel_name_taken, "{report}");
+    assert!(report.sea_orm_name_taken, "{report}");
+    // SeaORM's own words: an `Exec` error holding sqlx's, and sql_err()'s variant, whose
+    // text is the server's message (the key's name in it differs between servers).
+    let seen = &report.sea_orm_error;
+    assert!(seen.message.starts_with("Execution Error: "), "{report}");
+    assert!(seen.message.contains("1062 (23000)"), "{report}");
+    let Some(SqlErr::UniqueConstraintViolation(message)) = &seen.sql_err else {
+        panic!("sql_err() is not a unique violation: {report}");
+    };
+    // NOTE: MySQL names the key with its table, MariaDB without.
+    let key = match server_kind() {
+        ServerKind::MySql => "customers.UQ_name",
+        ServerKind::MariaDb => "UQ_name",
+    };
+    let expected = format!("Duplicate entry 'Ada' for key '{key}'");
+    assert_eq!(message, &expected, "{report}");
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE name = 'Ada'")
         .fetch_one(&pool)
         .await?;
@@ -240,6 +263,7 @@ async fn errors_are_classified_by_number_1062_1213_1205_and_foreign_keys() -> Te
     assert_eq!(
         seen,
         [
+            (Some(1062), Failure::UniqueViolation),
             (Some(1062), Failure::UniqueViolation),
             (Some(1452), Failure::ForeignKeyViolation),
             (Some(1451), Failure::ForeignKeyViolation),
@@ -262,6 +286,17 @@ async fn errors_are_classified_by_number_1062_1213_1205_and_foreign_keys() -> Te
     }
     pool.close().await;
     Ok(())
+}
+
+#[test]
+fn sea_orm_errors_without_a_sqlx_error_inside_are_classified_by_their_own_kind() {
+    use sea_orm::{ConnAcquireErr, DbErr};
+
+    let timed_out = DbErr::ConnectionAcquire(ConnAcquireErr::Timeout);
+    assert_eq!(lesson_5::classify_db_err(&timed_out), Failure::PoolTimedOut);
+    let not_found = DbErr::RecordNotFound("customer 7".to_owned());
+    assert_eq!(lesson_5::classify_db_err(&not_found), Failure::Other);
+    assert!(not_found.sql_err().is_none());
 }
 
 #[tokio::test]
@@ -347,19 +382,44 @@ async fn cancelled_rounds_leave_nothing_open_and_lose_no_acknowledged_commit()
 async fn a_cancelled_begin_leaves_a_transaction_open_unless_the_pool_guards_it()
 -> TestResult {
     let (db, pool) = lesson_pool("lesson_5_begin").await?;
-    let plain = lesson_5::s4_cancellation::cancelled_begin(&db.url, false).await?;
-    assert_eq!(plain.open_transactions, 1, "{plain}");
-    assert!(!plain.visible_to_others, "{plain}");
-    assert!(
-        !plain.kept_after_close,
-        "the autocommit INSERT is lost: {plain}"
+    // SeaORM's begin() is sqlx's underneath: the same leak, and the same cure.
+    for library in [Library::Sqlx, Library::SeaOrm] {
+        let cancelled = lesson_5::s4_cancellation::cancelled_begin;
+        let plain = cancelled(&db.url, false, library).await?;
+        assert_eq!(plain.open_transactions, 1, "{library:?} {plain}");
+        assert!(!plain.visible_to_others, "{library:?} {plain}");
+        assert!(
+            !plain.kept_after_close,
+            "the autocommit INSERT is lost: {library:?} {plain}"
+        );
+        let guarded = cancelled(&db.url, true, library).await?;
+        assert_eq!(guarded.open_transactions, 0, "{library:?} {guarded}");
+        assert!(
+            guarded.visible_to_others && guarded.kept_after_close,
+            "{library:?} {guarded}"
+        );
+    }
+    pool.close().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_dropped_sea_orm_transaction_is_rolled_back_before_the_pool_hands_it_on()
+-> TestResult {
+    let (db, pool) = lesson_pool("lesson_5_sea_orm_drop").await?;
+    let dropped = lesson_5::s4_cancellation::dropped_sea_orm_transaction(&db.url).await?;
+    assert_eq!(dropped.rows_left, 0, "nothing half-written: {dropped}");
+    assert!(dropped.same_connection, "{dropped}");
+    assert_eq!(
+        dropped.rollbacks, 1,
+        "the queued ROLLBACK ran first: {dropped}"
     );
-    let guarded = lesson_5::s4_cancellation::cancelled_begin(&db.url, true).await?;
-    assert_eq!(guarded.open_transactions, 0, "{guarded}");
-    assert!(
-        guarded.visible_to_others && guarded.kept_after_close,
-        "{guarded}"
-    );
+    assert_eq!(dropped.open_transactions, 0, "{dropped}");
+    assert!(dropped.next_insert_visible, "{dropped}");
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lesson5_events")
+        .fetch_one(&pool)
+        .await?;
+    assert_eq!(left, 0, "the check deletes what it added");
     pool.close().await;
     Ok(())
 }
