@@ -3,6 +3,7 @@
 #![allow(unused_variables)]
 
 use anyhow::{Result, bail};
+use sea_orm::DatabaseConnection;
 use sqlx::mysql::MySqlPool;
 
 // ANCHOR: exercise_1
@@ -48,3 +49,16 @@ pub async fn reserve(pool: &MySqlPool, product: i32, quantity: i32) -> Result<bo
     bail!("exercise 5.3 is not solved yet")
 }
 // ANCHOR_END: exercise_3
+
+// ANCHOR: exercise_4
+/// Exercise 5.4: exercise 5.2 with SeaORM, through the entity
+/// `crate::entities::customer`: gives customer `id` the name `new_name`, and says what
+/// happened. Any other database error is an `Err`.
+pub async fn rename_customer_sea_orm(
+    db: &DatabaseConnection,
+    id: i16,
+    new_name: &str,
+) -> Result<Renamed> {
+    bail!("exercise 5.4 is not solved yet")
+}
+// ANCHOR_END: exercise_4

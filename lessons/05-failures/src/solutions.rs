@@ -2,6 +2,7 @@
 //! in place of `exercises.rs`.
 
 use anyhow::Result;
+use sea_orm::DatabaseConnection;
 use sqlx::mysql::MySqlPool;
 
 // ANCHOR: exercise_1
@@ -90,3 +91,36 @@ pub async fn reserve(pool: &MySqlPool, product: i32, quantity: i32) -> Result<bo
     Ok(done.rows_affected() == 1)
 }
 // ANCHOR_END: exercise_3
+
+// ANCHOR: exercise_4
+/// Exercise 5.4: exercise 5.2 with SeaORM, through the entity
+/// `crate::entities::customer`: gives customer `id` the name `new_name`, and says what
+/// happened. Any other database error is an `Err`.
+pub async fn rename_customer_sea_orm(
+    db: &DatabaseConnection,
+    id: i16,
+    new_name: &str,
+) -> Result<Renamed> {
+    use sea_orm::ActiveValue::{Set, Unchanged};
+    use sea_orm::{ActiveModelTrait, DbErr, SqlErr};
+
+    use crate::entities::customer;
+
+    // `Unchanged` names the row by its key; `Set` is the one column the UPDATE writes.
+    let renamed = customer::ActiveModel {
+        id: Unchanged(id),
+        name: Set(new_name.to_owned()),
+        ..Default::default()
+    };
+    match renamed.update(db).await {
+        Ok(_) => Ok(Renamed::Done),
+        // SeaORM's own error when the UPDATE matched no row (with CLIENT_FOUND_ROWS, a
+        // rename to the same name still matches one).
+        Err(DbErr::RecordNotUpdated) => Ok(Renamed::NoSuchCustomer),
+        Err(e) => match e.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Ok(Renamed::NameTaken),
+            _ => Err(e.into()),
+        },
+    }
+}
+// ANCHOR_END: exercise_4

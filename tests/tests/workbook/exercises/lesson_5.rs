@@ -42,22 +42,46 @@ async fn exercise_5_1_matches_wildcards_only_literally() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
-async fn exercise_5_2_says_what_a_rename_did() -> TestResult {
-    let (_db, pool) = customers("exercise_5_2", &["Ada"]).await?;
+/// What each rename of Ada must say, through exercise 5.2's or 5.4's function, and the
+/// names afterwards.
+async fn renames_say_what_they_did<F, Fut>(
+    pool: &sqlx::MySqlPool,
+    rename: F,
+) -> TestResult
+where
+    F: Fn(i16, &'static str) -> Fut,
+    Fut: Future<Output = anyhow::Result<Renamed>>,
+{
     let ada: i16 = sqlx::query_scalar("SELECT id FROM customers WHERE name = 'Ada'")
-        .fetch_one(&pool)
+        .fetch_one(pool)
         .await?;
-    let rename = |id, name| lesson_5::exercises::rename_customer(&pool, id, name);
     assert_eq!(rename(ada, "Lynn").await?, Renamed::NameTaken);
     assert_eq!(rename(ada, "Ada").await?, Renamed::Done, "to the same name");
     assert_eq!(rename(ada, "Ada Lovelace").await?, Renamed::Done);
     assert_eq!(rename(-1, "Nobody").await?, Renamed::NoSuchCustomer);
     let names: Vec<String> =
         sqlx::query_scalar("SELECT name FROM customers ORDER BY name")
-            .fetch_all(&pool)
+            .fetch_all(pool)
             .await?;
     assert_eq!(names, ["Ada Lovelace", "Lynn"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn exercise_5_2_says_what_a_rename_did() -> TestResult {
+    let (_db, pool) = customers("exercise_5_2", &["Ada"]).await?;
+    let rename = |id, name| lesson_5::exercises::rename_customer(&pool, id, name);
+    renames_say_what_they_did(&pool, rename).await?;
+    pool.close().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn exercise_5_4_says_what_a_rename_did_through_sea_orm() -> TestResult {
+    let (_db, pool) = customers("exercise_5_4", &["Ada"]).await?;
+    let db = sea_orm::DatabaseConnection::from(pool.clone());
+    let rename = |id, name| lesson_5::exercises::rename_customer_sea_orm(&db, id, name);
+    renames_say_what_they_did(&pool, rename).await?;
     pool.close().await;
     Ok(())
 }
