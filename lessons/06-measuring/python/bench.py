@@ -39,6 +39,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -668,13 +669,15 @@ class Bench:
                 t = await measure(f"{stack} W4, {variant}", self.repeats, run, check)
                 self.add(stack, "W4", variant, len(rows), t)
 
-    @staticmethod
-    def then_clean_up(insert_run: Run, cleanup: AsyncEngine) -> Run:
+    def then_clean_up(self, insert_run: Run, cleanup: AsyncEngine) -> Run:
         """After a W4 run (untimed): its rows deleted, and what was found in them."""
 
         async def run() -> tuple[float, Any]:
+            before = await history_length(cleanup)
             took, inserted = await insert_run()
-            return took, (inserted, *await delete_inserted(cleanup))
+            found = (inserted, *await delete_inserted(cleanup))
+            await wait_for_purge(cleanup, before, self.counts["purge_wait_ms"] / 1e3)
+            return took, found
 
         return run
 
@@ -715,6 +718,33 @@ async def delete_inserted(cleanup: AsyncEngine) -> tuple[int, int]:
     return deleted, count - with_job
 
 
+async def history_length(cleanup: AsyncEngine) -> int | None:
+    """InnoDB's history length (changes its purge has yet to clean up), or None when
+    the account may not read it."""
+    sql = (
+        "SELECT CAST(`COUNT` AS SIGNED) FROM information_schema.INNODB_METRICS"
+        " WHERE NAME = 'trx_rseg_history_len'"
+    )
+    try:
+        async with cleanup.connect() as conn:
+            return (await conn.execute(text(sql))).scalar()
+    except DBAPIError:
+        return None
+
+
+async def wait_for_purge(cleanup: AsyncEngine, before: int | None, limit: float) -> None:
+    """Waits, at most `limit` seconds, until InnoDB's history length is back to `before`,
+    so that no W4 run pays for the previous run's clean-up, as the Rust side does."""
+    if before is None or limit <= 0:
+        return
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        now = await history_length(cleanup)
+        if now is None or now <= before:
+            return
+        await asyncio.sleep(0.02)
+
+
 def read_input(raw: str) -> dict:
     """The JSON document on stdin, checked enough that a mistake is a clear message."""
     try:
@@ -723,8 +753,9 @@ def read_input(raw: str) -> dict:
         names = ("sleeps", "ops", "tasks", "rows", "repeats")
         if any(not isinstance(counts[k], int) or counts[k] < 1 for k in names):
             raise InputError(f"counts.{{{','.join(names)}}} must be integers >= 1")
-        if not isinstance(counts["sleep_ms"], (int, float)) or counts["sleep_ms"] < 0:
-            raise InputError("counts.sleep_ms must be a number >= 0")
+        for k in ("sleep_ms", "purge_wait_ms"):
+            if not isinstance(counts[k], (int, float)) or counts[k] < 0:
+                raise InputError(f"counts.{k} must be a number >= 0")
         chunks = counts["chunks"]
         if not chunks or any(not isinstance(c, int) or c < 1 for c in chunks):
             raise InputError("counts.chunks must list chunk sizes >= 1")

@@ -1,14 +1,14 @@
 //! Lesson 6: measuring which layer costs what, next to the floor that the round trip
 //! sets.
 //!
-//! Five workloads (W1 to W5) run on four stacks (sqlx `query_as`, sqlx `query_as!`,
-//! sea-query, diesel-async), and W2 and W3 also run on the server's own C client,
+//! Five workloads (W1 to W5) run on five stacks (sqlx `query_as`, sqlx `query_as!`,
+//! sea-query, diesel-async, SeaORM), and W2 and W3 also run on the server's own C client,
 //! `mariadb-slap` or `mysqlslap`: the floor.
 //!
 //! One module a step, in the chapter's order. Each starts with the code the book shows;
 //! its `run`, at the end, is what `main.rs` calls, and returns a report of plain data
 //! that [`report`] prints. This file holds what every step shares: the context, the
-//! counts, and the four stacks' pools.
+//! counts, and the five stacks' pools.
 
 pub mod s1_method;
 pub mod s2_data;
@@ -37,6 +37,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use diesel_async::AsyncMysqlConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool as DieselPool};
+use sea_orm::DatabaseConnection;
 use sqlx::MySql;
 use sqlx::mysql::MySqlPool;
 use sqlx::pool::PoolConnection;
@@ -119,12 +120,15 @@ pub struct Counts {
     pub chunks: Vec<usize>,
     /// How many timed runs follow the untimed warm-up.
     pub repeats: usize,
+    /// W4: how long, at most, each run waits after its clean-up for InnoDB to purge the
+    /// deleted rows, in milliseconds (0: no wait).
+    pub purge_wait_ms: u64,
 }
 
 impl Counts {
     /// The chapter's sizes: 20 × 0.2 s, pools of 1, 5, 10, 20, 5,000 selects over 16
-    /// tasks, 10,000 rows in chunks of 1,000 and in one statement, 5 repeats (W4's
-    /// times vary by a third from run to run). Several minutes.
+    /// tasks, 10,000 rows in chunks of 1,000 and in one statement, 5 repeats, and up to
+    /// 10 s for InnoDB's purge after each W4 run. Several minutes.
     pub fn full() -> Counts {
         Counts {
             sleeps: 20,
@@ -135,10 +139,12 @@ impl Counts {
             rows: 10_000,
             chunks: vec![1_000, 10_000],
             repeats: 5,
+            purge_wait_ms: 10_000,
         }
     }
 
-    /// Small counts that still run every workload on every stack: a few seconds.
+    /// Small counts that still run every workload on every stack, with no wait for the
+    /// purge: a few seconds.
     pub fn quick() -> Counts {
         Counts {
             sleeps: 20,
@@ -149,6 +155,7 @@ impl Counts {
             rows: 200,
             chunks: vec![50, 200],
             repeats: 3,
+            purge_wait_ms: 0,
         }
     }
 
@@ -181,6 +188,9 @@ impl Counts {
         }
         if self.tasks > 100 {
             bail!("--tasks must be at most 100");
+        }
+        if self.purge_wait_ms > 60_000 {
+            bail!("--purge-wait-ms must be at most 60000");
         }
         if self.sleep_ms > 10_000 {
             bail!("--sleep-ms must be at most 10000");
@@ -221,6 +231,9 @@ pub struct Args {
     /// Timed runs after the warm-up (at least 3 for the method).
     #[arg(long)]
     pub repeats: Option<usize>,
+    /// W4: the longest wait, after each run's clean-up, for InnoDB's purge (0: none).
+    #[arg(long)]
+    pub purge_wait_ms: Option<u64>,
     /// Run only these workloads, such as w2,w3 (for profiling one of them).
     #[arg(long, value_delimiter = ',', value_parser = ["w1", "w2", "w3", "w4", "w5"])]
     pub only: Option<Vec<String>>,
@@ -258,6 +271,7 @@ impl Args {
         c.rows = self.rows.unwrap_or(c.rows);
         c.chunks = self.chunks.clone().unwrap_or(c.chunks);
         c.repeats = self.repeats.unwrap_or(c.repeats);
+        c.purge_wait_ms = self.purge_wait_ms.unwrap_or(c.purge_wait_ms);
         c.check()?;
         Ok(c)
     }
@@ -283,7 +297,7 @@ impl Args {
     }
 }
 
-/// One of the four ways this workbook talks to MySQL.
+/// One of the five ways this workbook talks to MySQL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Stack {
     /// `sqlx::query_as` with a `#[derive(FromRow)]` struct: SQL checked at run time.
@@ -296,15 +310,19 @@ pub enum Stack {
     SeaQuery,
     /// diesel's query DSL, run by diesel-async on `mysql_async`.
     DieselAsync,
+    /// SeaORM's entities: sea-query builds the SQL, sqlx runs it.
+    #[value(name = "seaorm")]
+    SeaOrm,
 }
 
 impl Stack {
     /// Every stack, in the order the tables show them.
-    pub const ALL: [Stack; 4] = [
+    pub const ALL: [Stack; 5] = [
         Stack::SqlxQueryAs,
         Stack::SqlxMacro,
         Stack::SeaQuery,
         Stack::DieselAsync,
+        Stack::SeaOrm,
     ];
 
     /// The name the tables, the JSON and the charts use.
@@ -314,6 +332,7 @@ impl Stack {
             Stack::SqlxMacro => "sqlx query_as!",
             Stack::SeaQuery => "sea-query",
             Stack::DieselAsync => "diesel-async",
+            Stack::SeaOrm => "seaorm",
         }
     }
 
@@ -387,6 +406,8 @@ pub enum Pool {
     Sqlx(MySqlPool),
     /// deadpool with diesel-async's connection manager.
     Diesel(DieselPool<AsyncMysqlConnection>),
+    /// SeaORM's `DatabaseConnection`: a sqlx pool underneath.
+    SeaOrm(DatabaseConnection),
 }
 
 /// One connection taken from a [`Pool`]. Each step adds the methods that run its
@@ -396,6 +417,9 @@ pub enum Conn {
     Sqlx(PoolConnection<MySql>),
     /// A diesel-async connection.
     Diesel(Object<AsyncMysqlConnection>),
+    /// SeaORM has no connection to hold outside a transaction: each statement takes one
+    /// from the pool, so this is the pool itself (a clone shares its connections).
+    SeaOrm(DatabaseConnection),
 }
 
 impl Pool {
@@ -410,6 +434,7 @@ impl Pool {
                     .await
                     .map_err(|e| anyhow::anyhow!("no diesel-async connection: {e}"))?,
             ),
+            Pool::SeaOrm(db) => Conn::SeaOrm(db.clone()),
         })
     }
 
@@ -418,6 +443,10 @@ impl Pool {
         match self {
             Pool::Sqlx(pool) => pool.close().await,
             Pool::Diesel(pool) => pool.close(),
+            Pool::SeaOrm(db) => {
+                // Closing twice is the only error, and this is the only close.
+                let _ = db.close().await;
+            }
         }
     }
 }

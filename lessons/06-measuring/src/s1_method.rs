@@ -12,6 +12,7 @@ use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
 use futures::future::try_join_all;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
 
 use crate::report::Machine;
@@ -23,6 +24,7 @@ use crate::{Check, Pool, Stack};
 pub async fn open_pool(stack: Stack, url: &str, size: u32, check: Check) -> Result<Pool> {
     let pool = match stack {
         Stack::DieselAsync => Pool::Diesel(diesel_pool(url, size, check)?),
+        Stack::SeaOrm => Pool::SeaOrm(seaorm_pool(url, size, check).await?),
         _ => Pool::Sqlx(
             MySqlPoolOptions::new()
                 .max_connections(size)
@@ -56,6 +58,26 @@ fn diesel_pool(url: &str, size: u32, check: Check) -> Result<DieselPool<MysqlCon
     pool.context("cannot build the deadpool pool")
 }
 // ANCHOR_END: diesel_pool
+
+// ANCHOR: seaorm_pool
+/// SeaORM's `ConnectOptions` set up the sqlx pool underneath it, with the same size and
+/// check as the sqlx stacks; its connections are opened now, through that pool.
+async fn seaorm_pool(url: &str, size: u32, check: Check) -> Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(size)
+        .min_connections(size)
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(check == Check::BeforeEachUse)
+        .sqlx_logging(false);
+    let db = Database::connect(options)
+        .await
+        .context("cannot open a SeaORM pool")?;
+    let sqlx_pool = db.get_mysql_connection_pool();
+    drop(try_join_all((0..size).map(|_| sqlx_pool.acquire())).await?);
+    Ok(db)
+}
+// ANCHOR_END: seaorm_pool
 
 // ANCHOR: measure
 /// Runs `run` once untimed (the warm-up: statement caches, buffer pool, branch

@@ -1,6 +1,8 @@
 //! Step 2: the data. Lesson 6's own rows in the shared `bench_customers` table, seeded
 //! once from a fixed seed, and the ids that W2, W3 and the floor select.
 
+use std::time::{Duration, Instant};
+
 use anyhow::{Result, bail};
 use diesel::prelude::{Queryable, Selectable};
 use rand::rngs::StdRng;
@@ -198,6 +200,36 @@ pub async fn delete_inserted(pool: &MySqlPool) -> Result<u64> {
         .await?;
     Ok(done.rows_affected())
 }
+
+// ANCHOR: purge
+/// InnoDB's history length: how many committed transactions' undo logs its purge has yet
+/// to process, or `None` when the account may not read it (that needs `PROCESS`).
+pub async fn history_length(pool: &MySqlPool) -> Option<i64> {
+    let sql = "SELECT CAST(`COUNT` AS SIGNED) FROM information_schema.INNODB_METRICS \
+               WHERE NAME = 'trx_rseg_history_len'";
+    sqlx::query_scalar(sql)
+        .fetch_optional(pool)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Waits, at most `limit`, until InnoDB has purged what W4's insert and delete left
+/// behind, that is until its history length is back to `before`, so that no run pays for
+/// the previous run's clean-up.
+pub async fn wait_for_purge(pool: &MySqlPool, before: Option<i64>, limit: Duration) {
+    let Some(before) = before else { return };
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        match history_length(pool).await {
+            Some(now) if now > before => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            _ => return,
+        }
+    }
+}
+// ANCHOR_END: purge
 
 /// Step 2's report: the seeded rows, and the ids chosen from them.
 pub async fn run(ctx: &crate::Ctx) -> Result<crate::report::Data> {

@@ -4,6 +4,7 @@
 use anyhow::Result;
 use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 use sea_query::{Func, MysqlQueryBuilder, Query};
 use sea_query_sqlx::SqlxBinder;
 use sqlx::AssertSqlSafe;
@@ -79,6 +80,16 @@ async fn sleep_diesel(conn: &mut AsyncMysqlConnection, seconds: f64) -> QueryRes
     Ok(())
 }
 
+/// SeaORM runs raw SQL as a `Statement`; `query_one_raw` takes a connection from the
+/// pool for it.
+async fn sleep_seaorm(db: &DatabaseConnection, seconds: f64) -> Result<(), DbErr> {
+    let sql = "SELECT SLEEP(?)";
+    let statement =
+        Statement::from_sql_and_values(DbBackend::MySql, sql, [seconds.into()]);
+    db.query_one_raw(statement).await?;
+    Ok(())
+}
+
 impl Conn {
     /// W1: one `SELECT SLEEP(seconds)` on this stack.
     pub async fn sleep(&mut self, stack: Stack, seconds: f64) -> Result<()> {
@@ -87,6 +98,7 @@ impl Conn {
             (Stack::SqlxMacro, Conn::Sqlx(c)) => sleep_macro(c, seconds).await?,
             (Stack::SeaQuery, Conn::Sqlx(c)) => sleep_sea_query(c, seconds).await?,
             (Stack::DieselAsync, Conn::Diesel(c)) => sleep_diesel(c, seconds).await?,
+            (Stack::SeaOrm, Conn::SeaOrm(db)) => sleep_seaorm(db, seconds).await?,
             _ => return Err(crate::mismatch(stack)),
         }
         Ok(())

@@ -6,19 +6,25 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
+use sea_orm::{
+    ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, TransactionTrait,
+};
 use sea_query::{InsertStatement, MysqlQueryBuilder, Query};
 use sea_query_sqlx::SqlxBinder;
 use sqlx::mysql::{MySqlConnection, MySqlPool};
 use sqlx::{AssertSqlSafe, Connection, MySql};
 
 use crate::report::{ResultRow, Table};
-use crate::s2_data::{delete_inserted, rows_to_insert, schema};
-use crate::s5_point_selects::BenchCustomers;
-use crate::{Check, Conn, InsertVariant, NewCustomer, Pool, Stack, measure, open_pool};
+use crate::s2_data::{
+    delete_inserted, history_length, rows_to_insert, schema, wait_for_purge,
+};
+use crate::s5_point_selects::{BenchCustomers, bench_customer, one_connection};
+use crate::{Conn, InsertVariant, NewCustomer, Pool, Stack, measure, open_pool};
 
 // ANCHOR: bulk_insert
 /// W4 on one stack and variant: inserts `data` in one transaction (timed), then deletes
-/// those rows again (untimed), so that every run starts from the same table.
+/// those rows again and waits for InnoDB's purge (untimed), so that every run starts
+/// from the same table.
 pub async fn bulk_insert(
     stack: Stack,
     variant: InsertVariant,
@@ -26,7 +32,9 @@ pub async fn bulk_insert(
     cleanup: &MySqlPool,
     data: &[NewCustomer],
     chunk: usize,
+    purge_wait: Duration,
 ) -> Result<(Duration, u64)> {
+    let before = history_length(cleanup).await;
     let mut conn = pool.get().await?;
     let start = Instant::now();
     let inserted = conn.insert_all(stack, variant, data, chunk).await?;
@@ -36,6 +44,7 @@ pub async fn bulk_insert(
     if deleted != inserted {
         bail!("inserted {inserted} rows but found {deleted} to delete");
     }
+    wait_for_purge(cleanup, before, purge_wait).await;
     Ok((took, inserted))
 }
 // ANCHOR_END: bulk_insert
@@ -248,6 +257,32 @@ async fn insert_diesel(
 }
 // ANCHOR_END: diesel
 
+// ANCHOR: seaorm
+/// SeaORM: `insert_many` writes one multi-row `INSERT` per chunk (`chunk = 1` is the
+/// row-by-row variant) in a `DatabaseTransaction`. `exec_without_returning` counts the
+/// rows; `exec` would also return the last id (from the server's reply), and
+/// `ActiveModel::insert` would read each row back with a `SELECT`.
+async fn insert_seaorm(
+    db: &DatabaseConnection,
+    rows: &[NewCustomer],
+    chunk: usize,
+) -> Result<u64, DbErr> {
+    let txn = db.begin().await?;
+    let mut inserted = 0;
+    for part in rows.chunks(chunk) {
+        let models = part.iter().map(|row| bench_customer::ActiveModel {
+            name: Set(row.name.clone()),
+            job: Set(row.job.clone()),
+            ..Default::default()
+        });
+        let insert = bench_customer::Entity::insert_many(models);
+        inserted += insert.exec_without_returning(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(inserted)
+}
+// ANCHOR_END: seaorm
+
 impl Conn {
     /// W4: inserts `rows` in one transaction, in chunks of `chunk` rows where the variant
     /// batches, and returns how many rows went in.
@@ -261,8 +296,8 @@ impl Conn {
         use InsertVariant::{BatchApi, Inlined, MultiRow, RowByRow};
         let chunk = chunk.max(1);
         let (how, chunk) = match (stack, variant) {
-            (Stack::DieselAsync, RowByRow) => (None, 1),
-            (Stack::DieselAsync, BatchApi) => (None, chunk),
+            (Stack::DieselAsync | Stack::SeaOrm, RowByRow) => (None, 1),
+            (Stack::DieselAsync | Stack::SeaOrm, BatchApi) => (None, chunk),
             (Stack::SqlxQueryAs, RowByRow) => (Some(Write::RowSql), 1),
             (Stack::SqlxQueryAs, MultiRow) => (Some(Write::MultiRowSql), chunk),
             (Stack::SqlxQueryAs, BatchApi) => (Some(Write::QueryBuilder), chunk),
@@ -276,6 +311,7 @@ impl Conn {
         match (how, self) {
             (Some(how), Conn::Sqlx(c)) => insert_sqlx(c, rows, chunk, how).await,
             (None, Conn::Diesel(c)) => Ok(insert_diesel(c, rows, chunk).await?),
+            (None, Conn::SeaOrm(db)) => Ok(insert_seaorm(db, rows, chunk).await?),
             _ => Err(crate::mismatch(stack)),
         }
     }
@@ -287,11 +323,17 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
         return Ok(Table::default());
     }
     let (counts, data) = (&ctx.counts, rows_to_insert(ctx.counts.rows));
+    let purge_wait = Duration::from_millis(counts.purge_wait_ms);
     // A run that was interrupted may have left its rows behind: start clean.
     delete_inserted(&ctx.pool).await?;
+    if purge_wait > Duration::ZERO && history_length(&ctx.pool).await.is_none() {
+        eprintln!(
+            "lesson-6: cannot read InnoDB's history length; W4 will not wait for purge"
+        );
+    }
     let mut rows = Vec::new();
     for &stack in &ctx.stacks {
-        let pool = open_pool(stack, &ctx.url, 1, Check::BeforeEachUse).await?;
+        let pool = open_pool(stack, &ctx.url, 1, one_connection(stack)).await?;
         for &variant in stack.insert_variants() {
             let chunks = match variant {
                 InsertVariant::RowByRow => &[1][..],
@@ -304,7 +346,9 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
                 };
                 let label = format!("W4 {stack}, {name}");
                 let (t, inserted) = measure(&label, counts.repeats, || {
-                    bulk_insert(stack, variant, &pool, &ctx.pool, &data, chunk)
+                    bulk_insert(
+                        stack, variant, &pool, &ctx.pool, &data, chunk, purge_wait,
+                    )
                 })
                 .await?;
                 crate::report::check_count(&label, inserted as usize, data.len())?;

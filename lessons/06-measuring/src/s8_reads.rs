@@ -5,6 +5,9 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
 use sea_query::{Expr, ExprTrait, MysqlQueryBuilder, Order, Query};
 use sea_query_sqlx::SqlxBinder;
 use sqlx::mysql::MySqlConnection;
@@ -12,8 +15,8 @@ use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::report::{Reference, ResultRow, Table};
 use crate::s2_data::schema;
-use crate::s5_point_selects::BenchCustomers;
-use crate::{BenchCustomer, Check, Conn, Pool, Seeded, Stack, measure, open_pool};
+use crate::s5_point_selects::{BenchCustomers, bench_customer, one_connection};
+use crate::{BenchCustomer, Conn, Pool, Seeded, Stack, measure, open_pool};
 
 // ANCHOR: read_all
 /// W5 on one stack: every seeded row, read into structs on one connection.
@@ -162,6 +165,24 @@ async fn read_range_diesel(
 }
 // ANCHOR_END: read_range_diesel
 
+// ANCHOR: read_range_seaorm
+/// SeaORM: the entity's `find`, filtered and ordered through its `Column`s; `all` decodes
+/// each row into a `Model`.
+async fn read_range_seaorm(
+    db: &DatabaseConnection,
+    first: i32,
+    last: i32,
+) -> Result<Vec<BenchCustomer>, DbErr> {
+    use bench_customer::{Column, Entity};
+    let rows = Entity::find()
+        .filter(Column::Id.between(first, last))
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(BenchCustomer::from).collect())
+}
+// ANCHOR_END: read_range_seaorm
+
 impl Conn {
     /// W5: every customer with an id in `first..=last`, in id order, on this stack.
     pub async fn read_range(
@@ -181,6 +202,9 @@ impl Conn {
             (Stack::DieselAsync, Conn::Diesel(c)) => {
                 read_range_diesel(c, first, last).await?
             }
+            (Stack::SeaOrm, Conn::SeaOrm(db)) => {
+                read_range_seaorm(db, first, last).await?
+            }
             _ => return Err(crate::mismatch(stack)),
         })
     }
@@ -194,7 +218,7 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
     let (mut rows, mut reference) = (Vec::new(), Reference::default());
     let n = ctx.seeded.rows();
     for &stack in &ctx.stacks {
-        let pool = open_pool(stack, &ctx.url, 1, Check::BeforeEachUse).await?;
+        let pool = open_pool(stack, &ctx.url, 1, one_connection(stack)).await?;
         let decodings = match stack {
             Stack::SqlxQueryAs => {
                 &[Decoding::Stack, Decoding::ByPosition, Decoding::Text][..]
