@@ -36,6 +36,8 @@ pub async fn create_customer(
     name: &str,
     job: Option<&str>,
 ) -> Result<customer::Model, CreateCustomerError> {
+    // NOTE: MariaDB 10.5+ has `INSERT ... RETURNING` and MySQL has not; SeaORM sends it
+    // only with its feature `mariadb-use-returning`, which MySQL would refuse.
     match new_customer(name, job).insert(db).await {
         Ok(created) => Ok(created),
         // NOTE: `sql_err` reads the server's error number, 1062 on MySQL 8 and MariaDB

@@ -29,13 +29,7 @@ impl Subscriber for StatementLog {
     fn event(&self, event: &Event<'_>) {
         let mut sql = SqlFields::default();
         event.record(&mut sql);
-        // `summary` is the statement's first four words; `db.statement` is the whole of
-        // it, and empty when it has no more words than that.
-        let text = match sql.statement.is_empty() {
-            true => sql.summary,
-            false => sql.statement,
-        };
-        self.push(text);
+        self.push(sql.into_sql());
     }
 
     // Spans: `enabled` lets none through, so these are never called.
@@ -83,6 +77,18 @@ impl Visit for SqlFields {
 
     fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
 }
+
+impl SqlFields {
+    /// `summary` is the statement's first four words; `db.statement` is the whole of it,
+    /// and empty when it has no more words than that.
+    fn into_sql(self) -> String {
+        if self.statement.is_empty() {
+            self.summary
+        } else {
+            self.statement
+        }
+    }
+}
 // ANCHOR_END: sql_fields
 
 // ANCHOR: record_statements
@@ -123,6 +129,8 @@ pub fn watched(db: &DatabaseConnection, log: &StatementLog) -> DatabaseConnectio
 /// The server's count of statements this session has sent (`Questions`), the `SHOW`
 /// included. Run it on a transaction, which holds one connection throughout: on the
 /// pool, each statement may go to another session.
+///
+/// NOTE: `SHOW SESSION STATUS` works on MySQL 8 and MariaDB alike.
 pub async fn server_questions(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
     let show = "SHOW SESSION STATUS LIKE 'Questions'";
     let row = conn

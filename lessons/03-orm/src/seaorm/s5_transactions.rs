@@ -58,9 +58,8 @@ pub async fn nested_transaction(
 // ANCHOR: transfer
 /// Moves every order of `from` to `to`, unless `to` would then owe more than
 /// `limit_cents`: the UPDATE first, the check after it, rolled back together when the
-/// check fails. `TransactionTrait::transaction` takes a closure that returns a boxed
-/// future, which must not borrow anything but the transaction (a `&customer::Model`
-/// would have to be `'static`): it captures the ids, copied. Returns how many moved.
+/// check fails. The closure's boxed future may borrow nothing but the transaction: it
+/// captures the ids, copied. Returns how many orders moved.
 pub async fn transfer_orders(
     db: &DatabaseConnection,
     from: &customer::Model,
@@ -68,7 +67,7 @@ pub async fn transfer_orders(
     limit_cents: i64,
 ) -> Result<u64, TransferError> {
     let (from_id, to_id) = (from.id, to.id);
-    let moved = db.transaction::<_, u64, TransferError>(move |txn| {
+    let moved = db.transaction(move |txn| {
         Box::pin(async move {
             let moved = order::Entity::update_many()
                 .col_expr(order::Column::CustomerId, Expr::value(to_id))
@@ -85,10 +84,7 @@ pub async fn transfer_orders(
             Ok(moved.rows_affected)
         })
     });
-    moved.await.map_err(|e| match e {
-        TransactionError::Connection(e) => TransferError::Database(e),
-        TransactionError::Transaction(e) => e,
-    })
+    Ok(moved.await?)
 }
 // ANCHOR_END: transfer
 
@@ -114,6 +110,17 @@ impl From<DbErr> for TransferError {
     }
 }
 // ANCHOR_END: transfer_error
+
+/// What lets `?` turn the transaction's error into a `TransferError`: a failed `BEGIN`,
+/// `COMMIT` or `ROLLBACK` is a database error too.
+impl From<TransactionError<TransferError>> for TransferError {
+    fn from(e: TransactionError<TransferError>) -> Self {
+        match e {
+            TransactionError::Connection(e) => Self::Database(e),
+            TransactionError::Transaction(e) => e,
+        }
+    }
+}
 
 impl fmt::Display for TransferError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
