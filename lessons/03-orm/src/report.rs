@@ -219,32 +219,51 @@ impl fmt::Display for Transactions {
     }
 }
 
+/// What a page's line shows of an order: its item and its price. Both ORMs' orders have
+/// them, so that step 6 prints the same lines for both.
+pub trait PageItem {
+    /// What was ordered.
+    fn item(&self) -> &str;
+    /// The price in whole cents.
+    fn cents(&self) -> i64;
+}
+
+impl PageItem for Order {
+    fn item(&self) -> &str {
+        &self.item
+    }
+
+    fn cents(&self) -> i64 {
+        i64::from(self.amount_cents)
+    }
+}
+
 /// Step 6: the SQL of each kind of page, the pages, and page 2 after a delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pagination {
+pub struct Pagination<O = Order> {
     /// The SQL of a page by `OFFSET`.
     pub offset_sql: Vec<String>,
     /// The SQL of a page by keyset.
     pub keyset_sql: Vec<String>,
     /// Every page, by `OFFSET`.
-    pub by_offset: Vec<Vec<Order>>,
+    pub by_offset: Vec<Vec<O>>,
     /// Every page, by keyset.
-    pub by_keyset: Vec<Vec<Order>>,
+    pub by_keyset: Vec<Vec<O>>,
     /// Page 2's items by `OFFSET`, after the first order was deleted.
     pub drift_offset: Vec<String>,
     /// Page 2's items by keyset, after the first order was deleted.
     pub drift_keyset: Vec<String>,
 }
 
-impl fmt::Display for Pagination {
+impl<O: PageItem> fmt::Display for Pagination<O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "offset: {}", self.offset_sql.join("; "))?;
         writeln!(f, "keyset: {}", self.keyset_sql.join("; "))?;
         for (kind, pages) in [("offset", &self.by_offset), ("keyset", &self.by_keyset)] {
             for (n, page) in pages.iter().enumerate() {
-                let first = page.first().map(|o| o.item.as_str()).unwrap_or_default();
-                let last = page.last().map(|o| o.item.as_str()).unwrap_or_default();
-                let total: i64 = page.iter().map(|o| i64::from(o.amount_cents)).sum();
+                let first = page.first().map(PageItem::item).unwrap_or_default();
+                let last = page.last().map(PageItem::item).unwrap_or_default();
+                let total: i64 = page.iter().map(PageItem::cents).sum();
                 writeln!(
                     f,
                     "{kind} page {}: {} orders, {first} .. {last}, {}",

@@ -4,9 +4,13 @@
 use anyhow::Result;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
+use sea_orm::QuerySelect;
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::models::{Customer, Order};
 use crate::schema::{customers, orders};
+use crate::seaorm::{customer, order};
 
 // ANCHOR: exercise_1
 /// Exercise 3.1: the names of the customers who have no orders at all, sorted by name, in
@@ -78,3 +82,53 @@ pub async fn delete_with_orders(
     .await
 }
 // ANCHOR_END: exercise_3
+
+// ANCHOR: exercise_4
+/// Exercise 3.4, with SeaORM: the names of the customers who have no orders at all,
+/// sorted by name, in one statement built from the entities (no SQL strings).
+pub async fn customers_without_orders_seaorm(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<String>> {
+    // The relation gives the LEFT JOIN its ON; a customer without orders gets NULL order
+    // columns.
+    let names = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Name)
+        .left_join(order::Entity)
+        .filter(order::Column::Id.is_null())
+        .order_by_asc(customer::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(names)
+}
+// ANCHOR_END: exercise_4
+
+// ANCHOR: exercise_5
+/// Exercise 3.5, with SeaORM: every customer's name with the total of their orders in
+/// cents (0 for a customer without orders), sorted by name, in one statement: the server
+/// sums, and no SQL strings.
+pub async fn order_totals_seaorm(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<(String, i64)>> {
+    // MySQL's SUM of an INT is a DECIMAL, and NULL over no rows: COALESCE gives the 0,
+    // and CAST(... AS SIGNED) a BIGINT, which reads as an i64.
+    let sum = Func::sum(Expr::col((order::Entity, order::Column::AmountCents)));
+    let total: Expr =
+        Func::cast_as(Func::coalesce([sum.into(), Expr::val(0)]), "SIGNED").into();
+    let totals = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Name)
+        .column_as(total, "total")
+        .left_join(order::Entity)
+        // NOTE: MySQL would take the id alone (the name depends on the primary key);
+        // MariaDB's ONLY_FULL_GROUP_BY, when it is on, wants the name listed too.
+        .group_by(customer::Column::Id)
+        .group_by(customer::Column::Name)
+        .order_by_asc(customer::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(totals)
+}
+// ANCHOR_END: exercise_5

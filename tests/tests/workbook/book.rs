@@ -154,6 +154,21 @@ fn every_lesson_in_the_workspace_has_a_chapter_in_the_summary() {
     assert!(missing.is_empty(), "lessons without a chapter: {missing:?}");
 }
 
+/// Every file below `dir`, in its subfolders too, sorted; none when `dir` is missing.
+fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_below(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
 /// Every lesson, as its folder name (`01-plain-sql`) and number: all of them keep the
 /// rules below, a new lesson from its first commit.
 fn lessons() -> Vec<(String, u32)> {
@@ -240,11 +255,20 @@ fn step_files_never_use_the_helper_crate_and_main_only_lists_the_steps() {
         let src = workspace_root().join("lessons").join(lesson).join("src");
         let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
         let mut steps = 0;
-        for entry in std::fs::read_dir(&src).unwrap().flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(module) = name.strip_suffix(".rs") else {
+        // Step files in subfolders too (lesson 3's `src/seaorm/`), which lib.rs lists in an
+        // inline module.
+        for path in files_below(&src) {
+            let name = path
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let Some(module) = path.file_stem().and_then(|m| m.to_str()) else {
                 continue;
             };
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
             let is_step = module.starts_with('s')
                 && module[1..].starts_with(|c: char| c.is_ascii_digit())
                 && module.contains('_');
@@ -252,7 +276,7 @@ fn step_files_never_use_the_helper_crate_and_main_only_lists_the_steps() {
                 continue;
             }
             steps += 1;
-            let text = std::fs::read_to_string(entry.path()).unwrap();
+            let text = std::fs::read_to_string(&path).unwrap();
             if helper.is_match(&text) {
                 problems.push(format!("{lesson}/src/{name} uses the helper crate"));
             }
@@ -287,18 +311,19 @@ fn every_anchor_in_a_reshaped_lesson_is_shown_in_the_book() {
     let mut orphans = Vec::new();
     for (lesson, _) in &lessons() {
         for dir in ["src", "examples", "python"] {
-            let Ok(entries) = std::fs::read_dir(
-                workspace_root().join("lessons").join(lesson).join(dir),
-            ) else {
-                continue;
-            };
-            for entry in entries.flatten() {
+            let root = workspace_root().join("lessons").join(lesson).join(dir);
+            for path in files_below(&root) {
                 // The Python's MariaDB capture: the book includes MySQL's, output.txt.
-                if dir == "python" && entry.path().extension().is_none_or(|e| e != "py") {
+                if dir == "python" && path.extension().is_none_or(|e| e != "py") {
                     continue;
                 }
-                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                let file = entry.file_name().to_string_lossy().into_owned();
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                // The path below `dir`, such as `seaorm/customer.rs`.
+                let file = path
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 for caps in anchor.captures_iter(&text) {
                     let wanted =
                         format!("lessons/{lesson}/{dir}/{file}:{}}}}}", &caps[1]);

@@ -1,4 +1,4 @@
-//! Lesson 3: the ORM with diesel-async.
+//! Lesson 3: the ORM, two ways: diesel-async, and SeaORM (the tests named `seaorm_...`).
 //!
 //! Every test runs on tokio's multi-thread runtime: the migration harness calls
 //! `block_in_place`, which panics on the current-thread one (one test shows that panic).
@@ -10,8 +10,10 @@ use diesel::query_builder::AsQuery;
 use diesel::{QueryDsl, Table};
 use lesson_3::models::{Customer, CustomerChanges, NewCustomer};
 use lesson_3::schema::{customers, orders};
+use lesson_3::seaorm::{self as sea, customer, order};
 use lesson_3::{CreateCustomerError, DbConn, DbPool, TransferError};
 use regex::Regex;
+use sea_orm::DatabaseConnection;
 use sqlx::mysql::MySqlPool;
 use workbook::{FreshDatabase, TestDatabase, fresh_database};
 use workbook_tests::{
@@ -51,6 +53,52 @@ fn new(name: &str) -> NewCustomer<'_> {
         name,
         job: Some("Tester"),
     }
+}
+
+/// Checks what a nested transaction sent, the INSERTs aside: BEGIN, the savepoint named
+/// `savepoint`, the rollback to it, and COMMIT.
+fn assert_nested_transaction_sent(statements: &[String], savepoint: &str) {
+    let control: Vec<&str> = statements
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.starts_with("INSERT"))
+        .collect();
+    assert_eq!(
+        control,
+        [
+            "BEGIN".to_owned(),
+            format!("SAVEPOINT {savepoint}"),
+            format!("ROLLBACK TO SAVEPOINT {savepoint}"),
+            "COMMIT".to_owned(),
+        ]
+    );
+}
+
+/// Checks pages of ids: none empty, none over `size`, and together exactly `expected`.
+fn assert_pages(kind: &str, pages: &[Vec<i32>], expected: &[i32], size: usize) {
+    assert!(
+        pages.iter().all(|p| !p.is_empty() && p.len() <= size),
+        "{kind}: pages of at most {size}, none empty"
+    );
+    let ids: Vec<i32> = pages.iter().flatten().copied().collect();
+    assert_eq!(
+        ids,
+        expected,
+        "{kind}, {} orders, pages of {size}",
+        expected.len()
+    );
+}
+
+/// Checks that the database at `url` holds the seed row and nothing else.
+async fn assert_only_the_seed_row(url: &str) -> anyhow::Result<()> {
+    let check = workbook::connect(url).await?;
+    assert_eq!(names(&check).await?, ["Lynn"]);
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(&check)
+        .await?;
+    assert_eq!(orders, 0);
+    check.close().await;
+    Ok(())
 }
 
 // --- Step 1 and 2: the schema, the migrations
@@ -615,20 +663,7 @@ async fn a_failed_nested_transaction_rolls_back_only_to_its_savepoint() -> TestR
         ["lamp"],
         "the outer insert committed, the inner one was rolled back"
     );
-    let control: Vec<&str> = statements
-        .iter()
-        .map(String::as_str)
-        .filter(|s| !s.starts_with("INSERT"))
-        .collect();
-    assert_eq!(
-        control,
-        [
-            "BEGIN",
-            "SAVEPOINT diesel_savepoint_1",
-            "ROLLBACK TO SAVEPOINT diesel_savepoint_1",
-            "COMMIT"
-        ]
-    );
+    assert_nested_transaction_sent(&statements, "diesel_savepoint_1");
     check.close().await;
     drop(conn);
     pool.close();
@@ -702,24 +737,16 @@ async fn offset_and_keyset_pages_return_every_order_exactly_once() -> TestResult
                 .await?;
         assert_eq!(expected.len(), n);
         for size in [1i64, 3, 10] {
-            for (kind, pages) in [
-                (
-                    "offset",
-                    lesson_3::all_pages_by_offset(&mut conn, customer.id, size).await?,
-                ),
-                (
-                    "keyset",
-                    lesson_3::all_pages_by_keyset(&mut conn, customer.id, size).await?,
-                ),
-            ] {
-                assert!(
-                    pages
-                        .iter()
-                        .all(|p| !p.is_empty() && p.len() as i64 <= size),
-                    "{kind}: pages of at most {size}, none empty"
-                );
-                let ids: Vec<i32> = pages.iter().flatten().map(|o| o.id).collect();
-                assert_eq!(ids, expected, "{kind}, {n} orders, pages of {size}");
+            let by_offset =
+                lesson_3::all_pages_by_offset(&mut conn, customer.id, size).await?;
+            let by_keyset =
+                lesson_3::all_pages_by_keyset(&mut conn, customer.id, size).await?;
+            for (kind, pages) in [("offset", by_offset), ("keyset", by_keyset)] {
+                let ids: Vec<Vec<i32>> = pages
+                    .iter()
+                    .map(|p| p.iter().map(|o| o.id).collect())
+                    .collect();
+                assert_pages(kind, &ids, &expected, size as usize);
             }
         }
     }
@@ -831,9 +858,7 @@ async fn each_step_reports_what_the_book_shows_and_leaves_only_the_seed_row() ->
     assert_eq!(streaming.loaded_total_cents, streaming.total_cents);
 
     ctx.pool.close();
-    let check = workbook::connect(&db.url).await?;
-    assert_eq!(names(&check).await?, ["Lynn"]);
-    check.close().await;
+    assert_only_the_seed_row(&db.url).await?;
     Ok(())
 }
 
@@ -853,18 +878,19 @@ async fn binary_prints_what_the_book_shows_and_a_second_run_prints_the_same() ->
         "{}",
         first.stdout
     );
+    assert!(
+        first
+            .stdout
+            .contains("load_many, the orders by IN (...): 2 statements"),
+        "{}",
+        first.stdout
+    );
     assert_matches_capture("lesson-3", &first.stdout, &[]);
     let second = LessonCommand::new("lesson-3", Some(&db.url)).run();
     second.assert_success();
     assert_eq!(first.stdout, second.stdout);
     // What each step added is gone again: only the seed row is left.
-    let check = workbook::connect(&db.url).await?;
-    assert_eq!(names(&check).await?, ["Lynn"]);
-    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
-        .fetch_one(&check)
-        .await?;
-    assert_eq!(orders, 0);
-    check.close().await;
+    assert_only_the_seed_row(&db.url).await?;
     Ok(())
 }
 
@@ -881,5 +907,570 @@ async fn binary_refuses_a_url_that_asks_for_tls_in_one_line_instead_of_panicking
         "{}",
         run.stderr
     );
+    Ok(())
+}
+
+// --- The same steps with SeaORM
+// ------------------------------------------------------------
+
+/// A SeaORM pool of at most 3 connections on `db`, whose tables the lesson's (diesel's)
+/// migrations made.
+async fn seaorm_on(db: &FreshDatabase) -> anyhow::Result<DatabaseConnection> {
+    let (pool, conn) = migrated(db).await?;
+    drop(conn);
+    pool.close();
+    Ok(sea::connect(&db.url, 3).await?)
+}
+
+/// Columns as the server describes them: `(name, COLUMN_TYPE, nullable, default)`.
+async fn column_types(
+    pool: &MySqlPool,
+    table: &str,
+) -> anyhow::Result<Vec<(String, String, bool, Option<String>)>> {
+    let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR), \
+         CAST(IS_NULLABLE AS CHAR), CAST(COLUMN_DEFAULT AS CHAR) \
+         FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+    )
+    .bind(table)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(n, t, null, default)| (n, t.to_lowercase(), null == "YES", default))
+        .collect())
+}
+
+/// What an entity declares of each column: `(name, SeaORM column type, nullable)`.
+fn entity_columns<E: sea_orm::EntityTrait>() -> Vec<(String, String, bool)> {
+    use sea_orm::{ColumnTrait, IdenStatic, Iterable};
+    E::Column::iter()
+        .map(|c| {
+            let def = c.def();
+            let ty = format!("{:?}", def.get_column_type());
+            (c.as_str().to_owned(), ty, def.is_null())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seaorm_entities_agree_with_what_the_migrations_create() -> TestResult {
+    use sea_orm::{ConnectionTrait, DbBackend, Schema};
+    let own = fresh_database("lesson_3_sea_entities_own").await?;
+    let sea_own = seaorm_on(&own).await?;
+    let own_sqlx = workbook::connect(&own.url).await?;
+
+    // What each entity declares, against what the migrations created.
+    let declared = entity_columns::<customer::Entity>();
+    let declared: Vec<(&str, &str, bool)> = declared
+        .iter()
+        .map(|(n, t, null)| (n.as_str(), t.as_str(), *null))
+        .collect();
+    assert_eq!(
+        declared,
+        [
+            ("id", "SmallInteger", false),
+            ("name", "String(N(50))", false),
+            ("job", "String(N(50))", true),
+        ]
+    );
+    let orders = entity_columns::<order::Entity>();
+    let orders: Vec<(&str, &str, bool)> = orders
+        .iter()
+        .map(|(n, t, null)| (n.as_str(), t.as_str(), *null))
+        .collect();
+    assert_eq!(
+        orders,
+        [
+            ("id", "Integer", false),
+            ("customer_id", "SmallInteger", false),
+            ("item", "String(N(100))", false),
+            ("amount_cents", "Integer", false),
+        ]
+    );
+
+    // The tables SeaORM writes from the entities, in a second database, have the very
+    // columns (types, NULL, defaults) that the migrations made.
+    let from_entities = fresh_database("lesson_3_sea_entities_made").await?;
+    let sea_made = sea::connect(&from_entities.url, 1).await?;
+    let schema = Schema::new(DbBackend::MySql);
+    sea_made
+        .execute(&schema.create_table_from_entity(customer::Entity))
+        .await?;
+    sea_made
+        .execute(&schema.create_table_from_entity(order::Entity))
+        .await?;
+    let made_sqlx = workbook::connect(&from_entities.url).await?;
+    for table in ["customers", "orders"] {
+        assert_eq!(
+            column_types(&made_sqlx, table).await?,
+            column_types(&own_sqlx, table).await?,
+            "{table}: the entity and the migrations disagree"
+        );
+    }
+    // The keys are SeaORM's own names, though: `UNIQUE` on the column is the key `name`.
+    let create = show_create(&made_sqlx, "customers").await?;
+    assert!(create.contains("UNIQUE KEY `name` (`name`)"), "{create}");
+
+    sea_own.close().await?;
+    sea_made.close().await?;
+    own_sqlx.close().await;
+    made_sqlx.close().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seaorm_connect_opens_one_connection_and_sqlx_logs_only_when_asked() -> TestResult
+{
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let db = fresh_database("lesson_3_sea_connect").await?;
+    let sea = seaorm_on(&db).await?;
+    sea::s2_sessions::settle(&sea).await;
+    assert_eq!(sea::pool_status(&sea), (3, 1, 1), "one connection, idle");
+
+    let select = || Statement::from_string(DbBackend::MySql, "SELECT 1");
+    let (_, logged) = sea::record_statements(sea.query_one_raw(select())).await?;
+    assert_eq!(logged, ["SELECT 1"]);
+    let quiet = sea::connect_quiet(&db.url, 1).await?;
+    let (row, logged) = sea::record_statements(quiet.query_one_raw(select())).await?;
+    assert!(row.is_some(), "the quiet pool answers");
+    assert_eq!(logged, Vec::<String>::new(), "and logs nothing");
+    quiet.close().await?;
+
+    // A database that is not there fails at connect, in one line.
+    let missing = format!("{}_missing", db.url);
+    let err = sea::connect(&missing, 1)
+        .await
+        .expect_err("no such database");
+    let message = err.to_string();
+    assert!(message.contains("Unknown database"), "{message}");
+    assert!(!message.contains('\n'), "{message}");
+    sea.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seaorm_crud_changes_exactly_the_rows_it_says() -> TestResult {
+    let db = fresh_database("lesson_3_sea_crud").await?;
+    let sea = seaorm_on(&db).await?;
+    let check = workbook::connect(&db.url).await?;
+
+    let log = sea::StatementLog::default();
+    let watched = sea::s4_relations::watched(&sea, &log);
+    let ada = sea::create_customer(&watched, "Ada", Some("Engineer")).await?;
+    let sql = log.take();
+    assert_eq!(sql.len(), 2, "{sql:?}");
+    assert!(sql[0].starts_with("INSERT INTO `customers`"), "{sql:?}");
+    assert!(
+        sql[1].ends_with("WHERE `customers`.`id` = ? LIMIT ?"),
+        "{sql:?}"
+    );
+    let (id, job): (i16, Option<String>) =
+        sqlx::query_as("SELECT id, job FROM customers WHERE name = 'Ada'")
+            .fetch_one(&check)
+            .await?;
+    assert_eq!(ada.id, id, "the id came from the OK packet");
+    assert_eq!(job.as_deref(), Some("Engineer"));
+
+    // NotSet leaves the column out of a lone INSERT, which then takes its DEFAULT ''...
+    let hopper = sea::create_customer(&sea, "Hopper", None).await?;
+    assert_eq!(hopper.job.as_deref(), Some(""));
+    // ... but beside a row that sets it, in a multi-row INSERT, it is NULL.
+    let (many, last_insert_id) =
+        sea::create_customers(&sea, &[("Grace", Some("Tester")), ("Margaret", None)])
+            .await?;
+    assert_eq!(many.len(), 2);
+    assert_eq!(
+        last_insert_id,
+        Some(many[0].id),
+        "the first row's id, Grace's"
+    );
+    assert!(many[0].id < many[1].id);
+    let margaret: Option<String> =
+        sqlx::query_scalar("SELECT job FROM customers WHERE name = 'Margaret'")
+            .fetch_one(&check)
+            .await?;
+    assert_eq!(margaret, None, "NotSet beside a Set value is NULL");
+    assert_eq!(
+        names(&check).await?,
+        ["Ada", "Grace", "Hopper", "Lynn", "Margaret"]
+    );
+
+    let found = sea::customers_with_job_like(&sea, "e", 2).await?;
+    let found: Vec<&str> = found.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(found, ["Ada", "Grace"], "filter, order by name, limit 2");
+    assert_eq!(sea::find_customer(&sea, ada.id).await?, Some(ada.clone()));
+    assert_eq!(sea::find_customer(&sea, -1).await?, None);
+
+    // The UPDATE sets the one field that was Set, and leaves a name changed behind its
+    // back alone.
+    sqlx::query("UPDATE customers SET name = 'Ada L.' WHERE id = ?")
+        .bind(ada.id)
+        .execute(&check)
+        .await?;
+    let log = sea::StatementLog::default();
+    let ada = sea::update_job(&sea::s4_relations::watched(&sea, &log), ada, None).await?;
+    assert_eq!(ada.job, None, "Set(None) is NULL");
+    assert_eq!(ada.name, "Ada L.", "read back after the UPDATE");
+    let update = log.take();
+    assert_eq!(
+        update[0], "UPDATE `customers` SET `job` = ? WHERE `customers`.`id` = ?",
+        "{update:?}"
+    );
+
+    let deleted = sea::delete_customers(&sea, &[ada.id, many[0].id, -1]).await?;
+    assert_eq!(deleted, 2);
+    assert_eq!(names(&check).await?, ["Hopper", "Lynn", "Margaret"]);
+
+    check.close().await;
+    sea.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seaorm_a_duplicate_name_is_a_typed_error_and_inserts_nothing() -> TestResult {
+    let db = fresh_database("lesson_3_sea_duplicate").await?;
+    let sea = seaorm_on(&db).await?;
+    match sea::create_customer(&sea, "Lynn", Some("Tester")).await {
+        Err(sea::CreateCustomerError::DuplicateName(name)) => assert_eq!(name, "Lynn"),
+        other => panic!("expected DuplicateName, got {other:?}"),
+    }
+    let check = workbook::connect(&db.url).await?;
+    assert_eq!(names(&check).await?, ["Lynn"]);
+    let job: Option<String> = sqlx::query_scalar("SELECT job FROM customers")
+        .fetch_one(&check)
+        .await?;
+    assert_eq!(job.as_deref(), Some("Backend Developer"), "unchanged");
+    check.close().await;
+    sea.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seaorm_loads_in_1_plus_n_one_or_two_statements_for_1_10_and_100_customers()
+-> TestResult {
+    use sea_orm::TransactionTrait;
+    let db = fresh_database("lesson_3_sea_eager").await?;
+    let sea = seaorm_on(&db).await?;
+    for n in [1usize, 10, 100] {
+        let names: Vec<String> = (0..n).map(|i| format!("c{n}-{i:03}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let seeded = sea::seed_customers_with_orders(&sea, &names, 3).await?;
+        assert_eq!(seeded.len(), n);
+
+        let txn = sea.begin().await?;
+        let mut loaded = Vec::new();
+        for (way, statements) in [("naive", 1 + n), ("joined", 1), ("loaded", 2)] {
+            let before = sea::server_questions(&txn).await?;
+            let (result, count) = sea::count_statements(async {
+                match way {
+                    "naive" => sea::customers_with_orders_naive(&txn, &names).await,
+                    "joined" => sea::customers_with_orders_joined(&txn, &names).await,
+                    _ => sea::customers_with_orders_loaded(&txn, &names).await,
+                }
+            })
+            .await?;
+            let server = sea::server_questions(&txn).await? - before - 1;
+            assert_eq!(count, statements, "{way}, {n} customers, by sqlx's log");
+            assert_eq!(
+                server as usize, statements,
+                "{way}, {n} customers, by the server"
+            );
+            loaded.push(result);
+        }
+        txn.commit().await?;
+        assert!(
+            loaded.windows(2).all(|w| w[0] == w[1]),
+            "all ways load the same"
+        );
+        assert_eq!(loaded[0].len(), n);
+        for (customer, orders) in &loaded[0] {
+            assert_eq!(orders.len(), 3, "{}", customer.name);
+            assert!(orders.iter().all(|o| o.customer_id == customer.id));
+        }
+        let ids: Vec<i16> = seeded.iter().map(|c| c.id).collect();
+        sea::delete_customers(&sea, &ids).await?;
+    }
+    sea.close().await?;
+    Ok(())
+}
+
+async fn seaorm_two_customers(
+    sea: &DatabaseConnection,
+) -> anyhow::Result<(customer::Model, customer::Model)> {
+    let mut seeded = sea::seed_customers_with_orders(sea, &["Ada", "Grace"], 0).await?;
+    let grace = seeded.pop().unwrap();
+    let ada = seeded.pop().unwrap();
+    Ok((ada, grace))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seaorm_a_rolled_back_transaction_leaves_no_trace() -> TestResult {
+    let db = fresh_database("lesson_3_sea_rollback").await?;
+    let sea = seaorm_on(&db).await?;
+    let (ada, _) = seaorm_two_customers(&sea).await?;
+    let check = workbook::connect(&db.url).await?;
+
+    match sea::add_orders_then_fail(&sea, &ada).await {
+        Err(sea_orm::TransactionError::Transaction(e)) => {
+            assert_eq!(e.to_string(), "the card was declined")
+        }
+        other => panic!("expected the closure's error, got {other:?}"),
+    }
+    assert_eq!(items(&check, "Ada").await?, Vec::<String>::new());
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(&check)
+        .await?;
+    assert_eq!(count, 0);
+    sea::add_order(&sea, &ada, "pen", 150).await?;
+    assert_eq!(items(&check, "Ada").await?, ["pen"], "autocommit again");
+
+    check.close().await;
+    sea.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seaorm_a_failed_nested_transaction_rolls_back_only_to_its_savepoint()
+-> TestResult {
+    let db = fresh_database("lesson_3_sea_savepoint").await?;
+    let sea = seaorm_on(&db).await?;
+    let (ada, _) = seaorm_two_customers(&sea).await?;
+    sea::s2_sessions::settle(&sea).await;
+    let (inner_error, statements) =
+        sea::record_statements(sea::nested_transaction(&sea, &ada)).await?;
+    assert_eq!(inner_error, "the rug is out of stock");
+    let check = workbook::connect(&db.url).await?;
+    assert_eq!(
+        items(&check, "Ada").await?,
+        ["lamp"],
+        "the outer insert committed, the inner one was rolled back"
+    );
+    assert_nested_transaction_sent(&statements, "_sqlx_savepoint_1");
+    assert_eq!(statements.len(), 6, "{statements:?}");
+    check.close().await;
+    sea.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seaorm_a_refused_transfer_leaves_both_customers_unchanged() -> TestResult {
+    let db = fresh_database("lesson_3_sea_transfer").await?;
+    let sea = seaorm_on(&db).await?;
+    let (ada, grace) = seaorm_two_customers(&sea).await?;
+    sea::add_order(&sea, &ada, "monitor", 20_000).await?;
+    sea::add_order(&sea, &ada, "keyboard", 8_000).await?;
+    sea::add_order(&sea, &grace, "laptop", 150_000).await?;
+    let check = workbook::connect(&db.url).await?;
+
+    match sea::transfer_orders(&sea, &ada, &grace, 160_000).await {
+        Err(sea::TransferError::OverLimit {
+            total_cents,
+            limit_cents,
+        }) => {
+            assert_eq!(
+                total_cents, 178_000,
+                "the UPDATE had run when the check failed"
+            );
+            assert_eq!(limit_cents, 160_000);
+        }
+        other => panic!("expected OverLimit, got {other:?}"),
+    }
+    assert_eq!(items(&check, "Ada").await?, ["monitor", "keyboard"]);
+    assert_eq!(items(&check, "Grace").await?, ["laptop"]);
+
+    let moved = sea::transfer_orders(&sea, &ada, &grace, 200_000).await?;
+    assert_eq!(moved, 2);
+    assert_eq!(items(&check, "Ada").await?, Vec::<String>::new());
+    assert_eq!(
+        items(&check, "Grace").await?,
+        ["monitor", "keyboard", "laptop"]
+    );
+    check.close().await;
+    sea.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seaorm_paginate_and_cursor_by_return_every_order_exactly_once() -> TestResult {
+    let db = fresh_database("lesson_3_sea_pages").await?;
+    let sea = seaorm_on(&db).await?;
+    let (_, grace) = seaorm_two_customers(&sea).await?;
+    let check = workbook::connect(&db.url).await?;
+    for n in [0usize, 1, 9, 10, 11, 25] {
+        // A new customer for each count, whose orders' ids interleave with Grace's.
+        let name = format!("p{n}");
+        let customer =
+            sea::seed_customers_with_orders(&sea, &[&name], 0).await?[0].clone();
+        for i in 0..n {
+            sea::add_order(&sea, &customer, &format!("item {i}"), 100).await?;
+            sea::add_order(&sea, &grace, &format!("other {i}"), 100).await?;
+        }
+        let expected: Vec<i32> =
+            sqlx::query_scalar("SELECT id FROM orders WHERE customer_id = ? ORDER BY id")
+                .bind(customer.id)
+                .fetch_all(&check)
+                .await?;
+        assert_eq!(expected.len(), n);
+        for size in [1u64, 3, 10] {
+            let by_offset = sea::all_pages_by_offset(&sea, customer.id, size).await?;
+            let by_keyset = sea::all_pages_by_keyset(&sea, customer.id, size).await?;
+            for (kind, pages) in [("paginate", by_offset), ("cursor_by", by_keyset)] {
+                let ids: Vec<Vec<i32>> = pages
+                    .iter()
+                    .map(|p| p.iter().map(|o| o.id).collect())
+                    .collect();
+                assert_pages(kind, &ids, &expected, size as usize);
+            }
+        }
+    }
+    check.close().await;
+    sea.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seaorm_a_stream_holds_a_connection_of_the_pool_or_the_whole_transaction()
+-> TestResult {
+    use futures::TryStreamExt;
+    use sea_orm::{EntityTrait, TransactionTrait};
+    let db = fresh_database("lesson_3_sea_stream").await?;
+    let sea = seaorm_on(&db).await?;
+    let (ada, _) = seaorm_two_customers(&sea).await?;
+    for item in ["pen", "ink"] {
+        sea::add_order(&sea, &ada, item, 100).await?;
+    }
+
+    // On the pool, another query runs while a stream is open: it takes another
+    // connection.
+    let mut rows = order::Entity::find().stream(&sea).await?;
+    assert!(rows.try_next().await?.is_some());
+    assert_eq!(sea::order_items(&sea, &ada).await?, ["pen", "ink"]);
+    drop(rows);
+
+    // On a transaction, the stream holds the transaction's one connection: a query on
+    // the same transaction waits until the stream is dropped.
+    let txn = sea.begin().await?;
+    let mut rows = order::Entity::find().stream(&txn).await?;
+    assert!(rows.try_next().await?.is_some());
+    let waiting = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        sea::order_items(&txn, &ada),
+    )
+    .await;
+    assert!(
+        waiting.is_err(),
+        "the query ran while the stream held the connection"
+    );
+    drop(rows);
+    assert_eq!(sea::order_items(&txn, &ada).await?, ["pen", "ink"]);
+    txn.commit().await?;
+    sea.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_seaorm_step_reports_what_the_book_shows_and_leaves_only_the_seed_row()
+-> TestResult {
+    use lesson_3::report::Transfer;
+    use sea::{s1_entities, s2_sessions, s3_crud, s4_relations};
+    use sea::{s5_transactions, s6_pagination, s7_streaming};
+
+    let db = fresh_database("lesson_3_sea_steps").await?;
+    let (pool, conn) = migrated(&db).await?;
+    drop(conn);
+    pool.close();
+    let ctx = sea::Ctx {
+        db: sea::connect(&db.url, 5).await?,
+        url: db.url.clone(),
+    };
+
+    let sql = s1_entities::run(&ctx).await?.0;
+    assert_eq!(
+        sql[0],
+        "SELECT `customers`.`id`, `customers`.`name`, `customers`.`job` \
+         FROM `customers` WHERE `customers`.`name` = 'Lynn'"
+    );
+    assert_eq!(
+        sql[1],
+        "INSERT INTO `customers` (`name`, `job`) VALUES ('Ada', 'Engineer')"
+    );
+    assert!(sql[2].starts_with("CREATE TABLE `customers`"), "{}", sql[2]);
+
+    let sessions = s2_sessions::run(&ctx).await?;
+    assert_eq!((sessions.max_size, sessions.open, sessions.idle), (5, 1, 1));
+    assert_eq!(sessions.logged_on, ["SELECT 1"]);
+    assert!(sessions.logged_off.is_empty());
+
+    let crud = s3_crud::run(&ctx).await?;
+    assert_eq!(crud.created.name, "Ada");
+    assert_eq!(crud.insert_sql.len(), 2);
+    let many: Vec<(&str, Option<&str>)> = crud
+        .many
+        .iter()
+        .map(|c| (c.name.as_str(), c.job.as_deref()))
+        .collect();
+    assert_eq!(
+        many,
+        [
+            ("Grace", Some("Compiler Developer")),
+            ("Linus", Some("Kernel Developer")),
+            ("Margaret", None),
+        ]
+    );
+    assert_eq!(crud.last_insert_row, Some(0), "Grace's id, the first row's");
+    assert_eq!(crud.developers, crud.many[..2]);
+    assert_eq!(crud.found.as_ref(), Some(&crud.created));
+    assert_eq!(crud.missing, None);
+    assert_eq!(crud.updated.job.as_deref(), Some("Staff Engineer"));
+    assert_eq!(crud.duplicate, Err("Lynn".to_owned()));
+    assert_eq!(crud.deleted, 4);
+
+    let relations = s4_relations::run(&ctx).await?;
+    let counts = [relations.naive, relations.joined, relations.loaded];
+    let counts: Vec<(usize, u64)> =
+        counts.iter().map(|c| (c.statements, c.server)).collect();
+    assert_eq!(counts, [(4, 4), (1, 1), (2, 2)]);
+    assert!(relations.same);
+    let loaded: Vec<(&str, usize)> = relations
+        .result
+        .iter()
+        .map(|(c, orders)| (c.name.as_str(), orders.len()))
+        .collect();
+    assert_eq!(loaded, [("Ada", 2), ("Grace", 2), ("Linus", 2)]);
+
+    let tx = s5_transactions::run(&ctx).await?;
+    assert_eq!(tx.rolled_back.as_deref(), Some("the card was declined"));
+    assert!(tx.after_rollback.is_empty());
+    assert_eq!(tx.inner_error, "the rug is out of stock");
+    assert_eq!(tx.statements.len(), 6);
+    assert_eq!(tx.statements[2], "SAVEPOINT _sqlx_savepoint_1");
+    assert_eq!(tx.after_commit, ["lamp"]);
+    assert_eq!(
+        tx.transfer,
+        Transfer::Refused {
+            total_cents: 181_500,
+            limit_cents: 160_000
+        }
+    );
+
+    let pages = s6_pagination::run(&ctx).await?;
+    let sizes = |pages: &[Vec<_>]| pages.iter().map(Vec::len).collect::<Vec<_>>();
+    assert_eq!(sizes(&pages.by_offset), [10, 10, 3]);
+    assert_eq!(pages.by_offset, pages.by_keyset);
+    assert_eq!(pages.drift_offset[0], "item 12", "OFFSET skips item 11");
+    assert_eq!(pages.drift_keyset[0], "item 11", "the keyset carries on");
+    assert!(pages.offset_sql[0].ends_with("LIMIT ? OFFSET ?"));
+    assert!(pages.keyset_sql[0].contains("`orders`.`id` > ?"));
+
+    let streaming = s7_streaming::run(&ctx).await?;
+    assert_eq!(streaming.streamed, lesson_3::STREAM_ORDERS);
+    let n = lesson_3::STREAM_ORDERS as i64;
+    assert_eq!(streaming.total_cents, 100 * n * (n + 1) / 2);
+    assert_eq!(streaming.loaded_total_cents, streaming.total_cents);
+
+    ctx.db.close().await?;
+    assert_only_the_seed_row(&db.url).await?;
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! Lesson 3's exercises: these fail until the exercises are solved.
 
 use lesson_3::models::Customer;
+use lesson_3::seaorm::{StatementLog, s4_relations::watched};
 use lesson_3::{DbConn, DbPool};
+use sea_orm::DatabaseConnection;
 use workbook::{FreshDatabase, fresh_database};
 use workbook_tests::TestResult;
 
@@ -112,5 +114,59 @@ async fn exercise_3_3_deletes_a_customer_with_their_orders_and_nothing_for_a_mis
     assert_eq!(orders, 1, "only Grace's order is left");
     drop(conn);
     pool.close();
+    Ok(())
+}
+
+/// `shop`, and a SeaORM pool on the same database for the SeaORM exercises.
+async fn seaorm_shop(db: &FreshDatabase) -> anyhow::Result<DatabaseConnection> {
+    let (pool, mut conn) = migrated(db).await?;
+    shop(&mut conn).await?;
+    drop(conn);
+    pool.close();
+    Ok(lesson_3::seaorm::connect(&db.url, 2).await?)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_3_4_lists_the_customers_without_orders_with_seaorm_in_one_statement()
+-> TestResult {
+    let db = fresh_database("exercise_3_4").await?;
+    let sea = seaorm_shop(&db).await?;
+    let log = StatementLog::default();
+    let names =
+        lesson_3::exercises::customers_without_orders_seaorm(&watched(&sea, &log))
+            .await?;
+    assert_eq!(names, ["Lynn", "Margaret"]);
+    assert_eq!(log.take().len(), 1, "one statement");
+    sea.close().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exercise_3_5_totals_every_customers_orders_with_seaorm_in_one_statement()
+-> TestResult {
+    let db = fresh_database("exercise_3_5").await?;
+    let sea = seaorm_shop(&db).await?;
+    let log = StatementLog::default();
+    let totals = lesson_3::exercises::order_totals_seaorm(&watched(&sea, &log)).await?;
+    assert_eq!(
+        totals,
+        [
+            ("Ada".to_owned(), 28_000),
+            ("Grace".to_owned(), 99),
+            ("Lynn".to_owned(), 0),
+            ("Margaret".to_owned(), 0),
+        ]
+    );
+    assert_eq!(log.take().len(), 1, "one statement: the server sums");
+
+    // Twenty more customers must not cost a single statement more.
+    let names: Vec<String> = (0..20).map(|i| format!("extra {i:02}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    lesson_3::seaorm::seed_customers_with_orders(&sea, &names, 2).await?;
+    let totals = lesson_3::exercises::order_totals_seaorm(&watched(&sea, &log)).await?;
+    assert_eq!(totals.len(), 24);
+    assert!(totals.contains(&("extra 07".to_owned(), 300)));
+    assert_eq!(log.take().len(), 1, "still one statement");
+    sea.close().await?;
     Ok(())
 }
