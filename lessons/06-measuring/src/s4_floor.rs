@@ -13,6 +13,9 @@ use tempfile::NamedTempFile;
 use crate::Timing;
 use crate::report::{ResultRow, Table};
 
+/// How many times a crashed run of the C client is run again before the floor gives up.
+const CRASH_RETRIES: usize = 2;
+
 /// A C benchmark client found on this machine, and where it connects.
 #[derive(Debug, Clone)]
 pub struct Floor {
@@ -159,23 +162,35 @@ impl Floor {
         self.client
     }
 
-    /// One run of the C client: its own timing, and how many queries it ran.
+    /// One run of the C client: its own timing, and how many queries it ran. A run that
+    /// the C client does not survive (killed by a signal) is run again, up to
+    /// [`CRASH_RETRIES`] times, and said on stderr.
     fn run_once(
         &self,
         file: &Path,
         queries: usize,
         clients: usize,
     ) -> Result<(Duration, usize)> {
-        let output = slap_command(self, file, queries, clients)
-            .output()
-            .with_context(|| format!("cannot run {}", self.binary.display()))?;
-        if !output.status.success() {
+        let mut crashes = 0;
+        loop {
+            let output = slap_command(self, file, queries, clients)
+                .output()
+                .with_context(|| format!("cannot run {}", self.binary.display()))?;
+            if output.status.success() {
+                return parse_slap_output(&String::from_utf8_lossy(&output.stdout));
+            }
             // The password went through the environment, so the message cannot hold it.
             let stderr = String::from_utf8_lossy(&output.stderr);
             let first = stderr.lines().next().unwrap_or("no message");
-            bail!("{} failed: {first}", self.client);
+            // NOTE: bookworm's mariadb-slap sometimes dies with "double free or corruption"
+            // when many clients end at once; the crash is in the client, not the server.
+            if output.status.code().is_none() && crashes < CRASH_RETRIES {
+                crashes += 1;
+                eprint!(" ({} crashed: {first}; running it again)", self.client);
+                continue;
+            }
+            bail!("{} failed ({}): {first}", self.client, output.status);
         }
-        parse_slap_output(&String::from_utf8_lossy(&output.stdout))
     }
 
     /// The floor for W2 (`clients == 1`) or W3: one warm-up and `repeats` timed runs of
