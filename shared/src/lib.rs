@@ -35,7 +35,7 @@ pub use database::{
 pub use docker::{DEFAULT_IMAGE, DockerServer, ImageUnavailable, docker_available};
 pub use errors::{NoServerError, explain_connect_error};
 pub use local::{Flavor, LocalServer, find_server_binary};
-pub use python::{python, python_lesson, python_venv_dir};
+pub use python::{python, python_lesson, python_path, python_venv_dir};
 pub use redact::{redact, redact_text};
 pub use server::{Server, Source, server};
 #[cfg(feature = "testing")]

@@ -30,6 +30,12 @@ pub fn python_venv_dir() -> PathBuf {
     target_dir().join("python")
 }
 
+/// `shared/python`, which holds `twin.py`, the module every lesson's Python imports: run
+/// a Python file with this folder as `PYTHONPATH`.
+pub fn python_path() -> PathBuf {
+    workspace_root().join("shared").join("python")
+}
+
 /// The virtual environment's interpreter, after making the environment if it is missing
 /// or was made from other requirements.
 ///

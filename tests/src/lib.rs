@@ -138,7 +138,7 @@ impl LessonCommand {
         drop(making);
         let file = workbook::python_lesson(number).expect("the lesson has a Python twin");
         let mut cmd = Command::new(python);
-        cmd.arg(file);
+        cmd.arg(file).env("PYTHONPATH", workbook::python_path());
         LessonCommand::of(cmd, database_url)
     }
 

@@ -2,9 +2,11 @@
 
 The twin of the Rust lesson's steps (src/s1_connect.rs ... src/s9_close.rs), step for
 step, with SQLAlchemy 2.x and the asyncmy driver. Step 8, SQL checked when the program
-compiles, has no Python twin. Run it with `just python 1`, or with DATABASE_URL set:
+compiles, has no Python twin. Run it with `just python 1`, or from the workbook's root
+with DATABASE_URL set and shared/python (the twins' shared plumbing) on PYTHONPATH:
 
-    DATABASE_URL=mysql://root@127.0.0.1:3306/sales python plain_sql.py
+    PYTHONPATH=shared/python DATABASE_URL=mysql://root@127.0.0.1:3306/sales \\
+        python lessons/01-plain-sql/python/plain_sql.py
 
 Set SQLALCHEMY_ECHO=1 to log every statement on stderr.
 """
@@ -12,7 +14,6 @@ Set SQLALCHEMY_ECHO=1 to log every statement on stderr.
 import asyncio
 import logging
 import os
-import re
 import sys
 import time
 from collections import Counter
@@ -20,8 +21,9 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Any
 
+import twin
 from sqlalchemy import event, exc, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -655,42 +657,6 @@ PROGRAM = os.path.basename(__file__)
 current_step = ""  # the step that runs, for the error line
 
 
-class UsageError(Exception):
-    """DATABASE_URL is missing or unusable: exit code 2."""
-
-
-def database_url() -> URL:
-    """DATABASE_URL (mysql://user[:password]@host:port/database) as SQLAlchemy's URL,
-    with the asyncmy driver."""
-    raw = os.environ.get("DATABASE_URL", "")
-    if not raw:
-        raise UsageError("DATABASE_URL is not set; run it with `just python 1`")
-    shape = "mysql://user[:password]@host:port/database"
-    try:
-        url = make_url(raw)
-    except Exception:
-        raise UsageError(f"DATABASE_URL is not a URL like {shape}") from None
-    if url.get_backend_name() not in ("mysql", "mariadb") or not url.database:
-        raise UsageError(f"DATABASE_URL must look like {shape}")
-    # A workbook URL may say ssl-mode=disabled, for sqlx: asyncmy's default anyway.
-    if url.query.get("ssl-mode", "").lower() == "disabled":
-        url = url.difference_update_query(["ssl-mode"])
-    return url.set(drivername="mysql+asyncmy")
-
-
-def one_line(error: BaseException, password: str | None) -> str:
-    """The error as one line, with no password and no URL credentials in it."""
-    if isinstance(error, exc.DBAPIError) and error.orig is not None:
-        message = str(error.orig)  # the driver's error, without the SQL and parameters
-    else:
-        message = str(error) or type(error).__name__
-    message = " ".join(message.split())
-    message = re.sub(r"(\w+://[^:/@\s]+):[^@\s]*@", r"\1:***@", message)
-    if password:
-        message = message.replace(password, "***")
-    return message
-
-
 async def run(url: URL) -> None:
     engine = connect(url)
     try:
@@ -708,22 +674,12 @@ async def run(url: URL) -> None:
 
 
 def main() -> int:
-    password = None
-    try:
-        url = database_url()
-        password = url.password
+    def run_all() -> None:
+        url = twin.database_url("just python 1")
         init_logging()
         asyncio.run(run(url))
-        return 0
-    except UsageError as error:
-        print(f"{PROGRAM}: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as error:
-        where = f"{current_step}: " if current_step else ""
-        print(f"{PROGRAM}: {where}{one_line(error, password)}", file=sys.stderr)
-        return 1
+
+    return twin.main(PROGRAM, run_all, where=lambda: current_step)
 
 
 if __name__ == "__main__":

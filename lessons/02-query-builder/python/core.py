@@ -3,18 +3,18 @@
 
 The twin of the sea-query lesson in ../src: the same steps, the same data, the same
 facts printed. Run it with `just python 2`; it reads DATABASE_URL
-(mysql://user[:password]@host:port/database).
+(mysql://user[:password]@host:port/database) and needs shared/python on PYTHONPATH.
 """
 
 import asyncio
 import logging
-import os
 import re
 import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
+import twin
 from sqlalchemy import (
     Column,
     Delete,
@@ -41,8 +41,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import URL, Dialect, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.expression import ClauseElement
@@ -497,18 +497,7 @@ def context(what: str) -> Iterator[None]:
     try:
         yield
     except Exception as e:
-        raise Failed(f"{what}: {reason(e)}") from e
-
-
-def reason(e: BaseException) -> str:
-    """An error as one line: the driver's own error for a database error."""
-    if isinstance(e, DBAPIError) and e.orig is not None:
-        args = e.orig.args
-        if len(args) == 2 and isinstance(args[0], int):
-            # The driver's (number, message): the server's error, or 2003 and the like.
-            return f"error {args[0]}: {' '.join(str(args[1]).split())}"
-        e = e.orig
-    return " ".join(str(e).split()) or type(e).__name__
+        raise Failed(f"{what}: {twin.reason(e)}") from e
 
 
 def one_line(sql: str) -> str:
@@ -683,57 +672,13 @@ async def run(url: URL) -> None:
         await engine.dispose()
 
 
-class Usage(Exception):
-    """DATABASE_URL is missing or unusable: exit code 2."""
-
-
-def database_url() -> URL:
-    """DATABASE_URL (mysql://user[:password]@host:port/database) as SQLAlchemy's URL."""
-    raw = os.environ.get("DATABASE_URL", "").strip()
-    if not raw:
-        raise Usage("DATABASE_URL is not set; run it with `just python 2`")
-    unusable = Usage(
-        "DATABASE_URL is not a URL like mysql://user:password@host:port/database"
-    )
-    try:
-        url = make_url(raw)
-    except (ArgumentError, ValueError):
-        raise unusable from None
-    if url.drivername not in ("mysql", "mariadb") or not url.host or not url.database:
-        raise unusable
-    return url.set(drivername="mysql+asyncmy")
-
-
-def redacted(message: str) -> str:
-    """`message` without DATABASE_URL or its password in it."""
-    raw = os.environ.get("DATABASE_URL", "").strip()
-    if raw:
-        message = message.replace(raw, "<DATABASE_URL>")
-        try:
-            password = make_url(raw).password
-        except (ArgumentError, ValueError):
-            password = None
-        if password:
-            message = message.replace(str(password), "<password>")
-    return message
-
-
 def main() -> int:
     # asyncmy logs each warning or note the server sends (such as "Table 'customers'
     # already exists" for CREATE TABLE IF NOT EXISTS): to stderr, with our name.
     logging.basicConfig(format=f"{PROGRAM}: the server says: %(message)s")
-    try:
-        url = database_url()
-        asyncio.run(run(url))
-    except Usage as e:
-        print(f"{PROGRAM}: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as e:
-        print(f"{PROGRAM}: {redacted(reason(e))}", file=sys.stderr)
-        return 1
-    return 0
+    return twin.main(
+        PROGRAM, lambda: asyncio.run(run(twin.database_url("just python 2")))
+    )
 
 
 if __name__ == "__main__":

@@ -3,17 +3,17 @@ lesson. Mapped classes, an AsyncSession from async_sessionmaker, CRUD through th
 relationships loaded eagerly, transactions and savepoints, pagination and streaming.
 
 Run it with `just python 3`. It needs DATABASE_URL (mysql://user[:password]@host:port/db)
-pointing at a database that already has the workbook's schema (shared/migrations).
+pointing at a database that already has the workbook's schema (shared/migrations), and
+shared/python on PYTHONPATH.
 """
 
 import asyncio
 import json
-import os
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import twin
 from sqlalchemy import (
     ForeignKey,
     Index,
@@ -28,8 +28,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, StatementError
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import (
     AsyncAttrs,
     AsyncEngine,
@@ -758,28 +758,6 @@ PROGRAM = "orm.py"
 MAX_SIZE = 5
 
 
-class UsageError(Exception):
-    """DATABASE_URL is missing or unusable: exit code 2."""
-
-
-def database_url() -> URL:
-    """DATABASE_URL (`mysql://user[:password]@host:port/database`), for asyncmy."""
-    raw = os.environ.get("DATABASE_URL", "").strip()
-    if not raw:
-        raise UsageError("DATABASE_URL is not set; run it with `just python 3`")
-    try:
-        url = make_url(raw)
-    except ArgumentError:
-        raise UsageError(
-            "DATABASE_URL is not a URL like mysql://user[:password]@host:port/database"
-        ) from None
-    if url.get_backend_name() not in ("mysql", "mariadb") or not url.database:
-        raise UsageError(
-            "DATABASE_URL must be mysql://user[:password]@host:port/database"
-        )
-    return url.set(drivername="mysql+asyncmy")
-
-
 def step(number: int, title: str, lines: list[str]) -> None:
     print(f"\n== Step {number}: {title} ==")
     for line in lines:
@@ -800,29 +778,10 @@ async def steps(url: URL) -> None:
         await engine.dispose()
 
 
-def redact(message: str, url: URL | None) -> str:
-    """The message without any password: URLs' user info, and the password itself."""
-    message = re.sub(r"://([^:/@\s]+):[^@\s]*@", r"://\1:***@", message)
-    if url is not None and url.password:
-        message = message.replace(str(url.password), "***")
-    return message
-
-
 def main() -> int:
-    url = None
-    try:
-        url = database_url()
-        asyncio.run(steps(url))
-        return 0
-    except UsageError as e:
-        print(f"{PROGRAM}: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as e:  # one line, never a traceback
-        lines = str(e).strip().splitlines() or [type(e).__name__]
-        print(f"{PROGRAM}: {redact(lines[0], url)}", file=sys.stderr)
-        return 1
+    return twin.main(
+        PROGRAM, lambda: asyncio.run(steps(twin.database_url("just python 3")))
+    )
 
 
 if __name__ == "__main__":

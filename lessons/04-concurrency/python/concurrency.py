@@ -5,23 +5,24 @@ after another, then at once with asyncio.gather, an AsyncSession (or a connectio
 the pool's size against the ideal, an exhausted pool, bounded fan-out, and a query that
 outlives its timeout. Step 7 (the other Rust stacks) has no Python twin.
 
-Run it with `just python 4`, or with DATABASE_URL=mysql://user[:password]@host:port/db.
+Run it with `just python 4`, or with DATABASE_URL=mysql://user[:password]@host:port/db and
+shared/python on PYTHONPATH.
 """
 
 import argparse
 import asyncio
 import math
-import os
 import secrets
 import sys
 import time
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
+import twin
 from sqlalchemy import Row, SmallInteger, String, delete, exc, select, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -864,32 +865,6 @@ async def lesson(url: URL, args: argparse.Namespace) -> None:
 PROGRAM = "concurrency.py"
 
 
-def fail(message: str, code: int) -> NoReturn:
-    print(f"{PROGRAM}: {message}", file=sys.stderr)
-    raise SystemExit(code)
-
-
-def database_url() -> tuple[URL, list[str]]:
-    """DATABASE_URL as SQLAlchemy's URL for asyncmy, and the strings to redact."""
-    raw = os.environ.get("DATABASE_URL", "")
-    if not raw:
-        fail("DATABASE_URL is not set; run it with `just python 4`", 2)
-    try:
-        url = make_url(raw)
-    except exc.ArgumentError:
-        fail("DATABASE_URL is not a URL (mysql://user[:password]@host:port/db)", 2)
-    if url.get_backend_name() != "mysql" or not url.database:
-        fail("DATABASE_URL must be mysql://user[:password]@host:port/database", 2)
-    secrets_ = [raw] + ([str(url.password)] if url.password else [])
-    return url.set(drivername="mysql+asyncmy"), secrets_
-
-
-def redact(message: str, secrets_: list[str]) -> str:
-    for secret in secrets_:
-        message = message.replace(secret, "***")
-    return " ".join(message.split())
-
-
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=20, help="N (default 20)")
@@ -911,16 +886,12 @@ def arguments() -> argparse.Namespace:
     return args
 
 
-def main() -> None:
+def main() -> int:
     args = arguments()
-    url, secrets_ = database_url()
-    try:
-        asyncio.run(lesson(url, args))
-    except KeyboardInterrupt:
-        raise SystemExit(130) from None
-    except Exception as e:  # noqa: BLE001 (one line, no traceback, no password)
-        fail(redact(f"{type(e).__name__}: {e}", secrets_), 1)
+    return twin.main(
+        PROGRAM, lambda: asyncio.run(lesson(twin.database_url("just python 4"), args))
+    )
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

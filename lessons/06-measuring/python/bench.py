@@ -12,7 +12,6 @@ The method is the Rust `measure`'s: per stack and variant, one untimed warm-up r
 import asyncio
 import gc
 import json
-import os
 import platform
 import statistics
 import sys
@@ -26,6 +25,7 @@ from itertools import chain
 from typing import Any
 
 import sqlalchemy
+import twin
 from sqlalchemy import (
     Column,
     Integer,
@@ -38,7 +38,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -456,7 +455,7 @@ W4_BATCH = {TEXT: w4_text_batch, CORE: w4_core_batch, ORM: w4_orm_batch}
 W5 = {TEXT: w5_text, CORE: w5_core, ORM: w5_orm}
 
 
-class InputError(Exception):
+class InputError(twin.UsageError):
     """Stdin is not the JSON document this script expects (exit code 2)."""
 
 
@@ -791,22 +790,6 @@ def read_input(raw: str) -> dict:
         ) from None
 
 
-def database_url() -> Any:
-    """DATABASE_URL (`mysql://user[:password]@host:port/database`) as SQLAlchemy's URL."""
-    raw = os.environ.get("DATABASE_URL")
-    if not raw:
-        raise InputError("DATABASE_URL is not set; `lesson-6 --python` sets it")
-    try:
-        url = make_url(raw)
-    except Exception:
-        raise InputError("DATABASE_URL is not a database URL") from None
-    if url.get_backend_name() != "mysql" or not url.database:
-        raise InputError(
-            "DATABASE_URL must be mysql://user[:password]@host:port/database"
-        )
-    return url.set(drivername="mysql+asyncmy")
-
-
 async def run(url: Any, doc: dict) -> dict:
     bench = Bench(url, doc)
     stacks = [s for s in STACKS if s in doc["stacks"]]
@@ -840,40 +823,20 @@ async def run(url: Any, doc: dict) -> dict:
     }
 
 
-def one_line(error: BaseException, secrets: list[str]) -> str:
-    """The error on one line, without the URL or the password."""
-    orig = getattr(error, "orig", None)  # a DBAPIError wraps the driver's error
-    shown = orig if orig is not None else error
-    message = str(shown).strip().splitlines()[0] if str(shown).strip() else ""
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "***")
-    return f"{type(shown).__name__}: {message}" if message else type(shown).__name__
-
-
 def main() -> int:
-    raw_url = os.environ.get("DATABASE_URL", "")
-    secrets = [raw_url]
-    try:
-        url = database_url()
-        secrets.append(url.password or "")
+    def run_and_report() -> None:
+        url = twin.database_url("lesson-6 --python")
         doc = read_input(sys.stdin.read())
-    except InputError as e:
-        print(f"bench.py: {e}", file=sys.stderr)
-        return 2
-    try:
-        report = asyncio.run(run(url, doc))
-    except KeyboardInterrupt:
-        return 130
-    except Exception as e:
-        message = str(e) if isinstance(e, CheckError) else one_line(e, secrets)
-        if progress_open:
-            print(file=sys.stderr)
-        print(f"bench.py: {message}", file=sys.stderr)
-        return 1
-    json.dump(report, sys.stdout)
-    print()
-    return 0
+        try:
+            report = asyncio.run(run(url, doc))
+        except Exception:
+            if progress_open:
+                print(file=sys.stderr)  # the error goes on a line of its own
+            raise
+        json.dump(report, sys.stdout)
+        print()
+
+    return twin.main("bench.py", run_and_report)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,7 @@ pub async fn run(ctx: &Ctx, python: &Path) -> Result<SqlAlchemy> {
         let mut child = Command::new(&python)
             .arg(script())
             .env("DATABASE_URL", url)
+            .env("PYTHONPATH", workbook::python_path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

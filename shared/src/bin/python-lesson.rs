@@ -59,6 +59,7 @@ async fn run(number: u32) -> Result<ExitCode> {
         Command::new(python)
             .arg(&file)
             .env("DATABASE_URL", &db.url)
+            .env("PYTHONPATH", workbook::python_path())
             .status()
     })
     .await
