@@ -7,17 +7,30 @@ use anyhow::Result;
 use crate::report::{Compared, Comparison, Comparisons, ResultRow};
 
 // ANCHOR: ratios
-/// W2 or W3: each stack's time per query, on its best variant, over the C client's
-/// best. `None` when the floor was not measured.
-pub fn over_the_floor(rows: &[ResultRow], workload: &str) -> Option<Vec<(String, f64)>> {
-    let mine: Vec<&ResultRow> = rows.iter().filter(|r| r.workload == workload).collect();
-    let floor = best(mine.iter().filter(|r| r.is_floor()).copied())?;
-    let ratios = stacks(&mine).into_iter().filter_map(|stack| {
-        let of_stack = mine.iter().filter(|r| r.stack == stack).copied();
-        Some((stack.to_owned(), best(of_stack)? / floor))
+/// Each stack's time per operation on `workload`, on its best variant, over the best of
+/// the rows `reference` picks, which are no stack here (nor is the C client's floor).
+/// `None` without such rows.
+pub fn over(
+    rows: &[ResultRow],
+    workload: &str,
+    reference: impl Fn(&ResultRow) -> bool,
+) -> Option<Vec<(String, f64)>> {
+    let mine = rows.iter().filter(|r| r.workload == workload);
+    let (refs, others): (Vec<&ResultRow>, Vec<&ResultRow>) =
+        mine.partition(|r| reference(r));
+    let fastest = best(refs.into_iter())?;
+    let ratios = stacks(&others).into_iter().filter_map(|stack| {
+        let of_stack = others.iter().filter(|r| r.stack == stack).copied();
+        Some((stack.to_owned(), best(of_stack)? / fastest))
     });
     Some(ratios.collect())
 }
+
+/// W2 or W3: each stack over the C client. `None` when the floor was not measured.
+pub fn over_the_floor(rows: &[ResultRow], workload: &str) -> Option<Vec<(String, f64)>> {
+    over(rows, workload, ResultRow::is_floor)
+}
+// ANCHOR_END: ratios
 
 /// W4: how many times longer row by row took than the stack's best batched variant.
 pub fn batching_gain(rows: &[ResultRow], stack: &str) -> Option<f64> {
@@ -32,23 +45,12 @@ pub fn batching_gain(rows: &[ResultRow], stack: &str) -> Option<f64> {
         .fold(f64::INFINITY, f64::min);
     Some(row_by_row.wall_ms / batched)
 }
-// ANCHOR_END: ratios
 
 // ANCHOR: over_sqlalchemy
-/// W2 to W5: each Rust stack's best variant over the fastest SQLAlchemy row. Below 1,
-/// the Rust stack is faster. `None` without SQLAlchemy rows.
+/// W2 to W5: each Rust stack over the fastest SQLAlchemy stack. Below 1, the Rust stack
+/// is faster. `None` without SQLAlchemy rows.
 pub fn over_sqlalchemy(rows: &[ResultRow], workload: &str) -> Option<Vec<(String, f64)>> {
-    let mine: Vec<&ResultRow> = rows.iter().filter(|r| r.workload == workload).collect();
-    let (python, rust): (Vec<&ResultRow>, Vec<&ResultRow>) = mine
-        .into_iter()
-        .filter(|r| !r.is_floor())
-        .partition(|r| r.stack.starts_with("sqlalchemy"));
-    let fastest = best(python.into_iter())?;
-    let ratios = stacks(&rust).into_iter().filter_map(|stack| {
-        let of_stack = rust.iter().filter(|r| r.stack == stack).copied();
-        Some((stack.to_owned(), best(of_stack)? / fastest))
-    });
-    Some(ratios.collect())
+    over(rows, workload, |r| r.stack.starts_with("sqlalchemy"))
 }
 // ANCHOR_END: over_sqlalchemy
 
