@@ -93,6 +93,10 @@ async def on_bad_input(_: Request, e: RequestValidationError) -> JSONResponse:
     return error_response(422, "bad_input", str(first["msg"]))
 
 
+# ANCHOR_END: errors
+
+
+# ANCHOR: database_errors
 @app.exception_handler(DBAPIError)
 async def on_database_error(_: Request, e: DBAPIError) -> JSONResponse:
     if isinstance(e, IntegrityError) and e.orig.args[0] == 1062:
@@ -109,7 +113,7 @@ async def on_pool_timeout(_: Request, e: PoolTimeout) -> JSONResponse:
     return error_response(503, "busy", "try again shortly")
 
 
-# ANCHOR_END: errors
+# ANCHOR_END: database_errors
 
 
 # ANCHOR: connection

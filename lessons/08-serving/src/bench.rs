@@ -206,8 +206,9 @@ impl Driver {
             (Ok(out), Ok(_)) => {
                 let text = String::from_utf8_lossy(&out.stdout).into_owned()
                     + &String::from_utf8_lossy(&out.stderr);
-                let first = text.lines().next().unwrap_or("wrk").trim().to_owned();
-                Driver::Wrk(first)
+                let first = text.lines().next().unwrap_or("wrk");
+                let version = first.split(" Copyright").next().unwrap_or(first);
+                Driver::Wrk(version.trim().to_owned())
             }
             _ => Driver::BuiltIn,
         }

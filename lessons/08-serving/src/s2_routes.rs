@@ -76,7 +76,8 @@ pub struct CustomerPage {
 
 // ANCHOR: list
 /// `GET /customers`: a keyset page. `WHERE id > ?` uses the primary key, so page 1000
-/// costs what page 1 costs, unlike `OFFSET`. One row more than asked says if there is more.
+/// costs what page 1 costs, unlike `OFFSET`. One row more than asked says if there is
+/// more.
 pub async fn list_customers(
     State(state): State<AppState>,
     query: Result<Query<PageQuery>, QueryRejection>,

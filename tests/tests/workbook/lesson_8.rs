@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lesson_8::bench::parse_wrk;
+use lesson_8::bench::{BenchResults, parse_wrk};
 use lesson_8::running::{trace_buffer, trace_lines};
 use lesson_8::s6_cancellation::{seen_from_outside, until_no_transaction};
 use lesson_8::s8_load::percentile;
@@ -15,7 +15,7 @@ use lesson_8::{
 };
 use regex::Regex;
 use workbook::{Server, TestDatabase};
-use workbook_tests::{LessonCommand, TestResult, assert_matches_capture};
+use workbook_tests::{LessonCommand, TestResult, assert_matches_capture, lesson_dir};
 
 /// What varies from run to run in the binary's output; the chapter lists them.
 const MASKS: &[(&str, &str)] = &[
@@ -431,6 +431,47 @@ async fn the_trace_shows_each_request_with_its_sql() -> TestResult {
         "{lines:#?}"
     );
     Ok(())
+}
+
+#[test]
+fn the_recorded_runs_json_and_text_agree_and_name_their_knees() {
+    let dir = lesson_dir("lesson-8").join("results");
+    for server in ["mariadb", "mysql"] {
+        let json = std::fs::read_to_string(dir.join(format!("{server}.json"))).unwrap();
+        let text = std::fs::read_to_string(dir.join(format!("{server}.txt"))).unwrap();
+        let results: BenchResults = serde_json::from_str(&json).unwrap();
+        assert_eq!(results.machine.build, "release", "{server}");
+        assert!(text.contains(&format!("load: {} before", results.machine.load_before)));
+        for stack in [lesson_8::bench::AXUM, lesson_8::bench::FASTAPI] {
+            let points: Vec<_> =
+                results.points.iter().filter(|p| p.stack == stack).collect();
+            assert_eq!(points.len(), 10, "{server}: {stack} at 5 pools and 2 loads");
+            for p in &points {
+                let row = format!(
+                    "{:<22} {:>5} {:>7} {:>10.0} {:>9.2} {:>9.2}",
+                    p.stack, p.pool, p.concurrency, p.throughput, p.p50_ms, p.p99_ms
+                );
+                assert!(text.contains(&row), "{server}: {row}");
+            }
+            for clients in [16, 64] {
+                let curve: Vec<(u32, f64)> = points
+                    .iter()
+                    .filter(|p| p.concurrency == clients)
+                    .map(|p| (p.pool, p.throughput))
+                    .collect();
+                let named = results
+                    .knees
+                    .iter()
+                    .find(|k| k.stack == stack && k.concurrency == clients)
+                    .map(|k| k.pool);
+                assert_eq!(named, knee(&curve), "{server}: {stack} at {clients}");
+            }
+        }
+        assert_eq!(results.saturation.len(), 2);
+        for s in &results.saturation {
+            assert!(s.non_2xx > 0 && s.non_2xx < s.requests, "{server}: {s:?}");
+        }
+    }
 }
 
 #[test]
