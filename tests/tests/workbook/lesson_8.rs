@@ -550,3 +550,135 @@ fn the_flags_refuse_nonsense() {
         Args::from_args(["lesson-8", "--pools", "0,4"]).expect("clap lets it through");
     assert!(zero.check().is_err());
 }
+
+/// uvicorn serving the FastAPI app over `url`, killed when dropped.
+struct Uvicorn(std::process::Child, lesson_8::Http);
+
+impl Drop for Uvicorn {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn uvicorn(url: &str, pool: u32, acquire_ms: u32) -> anyhow::Result<Uvicorn> {
+    let python = tokio::task::spawn_blocking(workbook::python).await??;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let child = std::process::Command::new(python)
+        .args([
+            "-m",
+            "uvicorn",
+            "app:app",
+            "--host",
+            "127.0.0.1",
+            "--log-level",
+            "warning",
+        ])
+        .arg("--app-dir")
+        .arg(lesson_8::bench::app_dir())
+        .arg(format!("--port={port}"))
+        .env("DATABASE_URL", url)
+        .env("POOL_SIZE", pool.to_string())
+        .env("ACQUIRE_TIMEOUT_MS", acquire_ms.to_string())
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    let http = lesson_8::Http::new(&format!("http://127.0.0.1:{port}"), 8);
+    let mut service = Uvicorn(child, http);
+    for _ in 0..300 {
+        if let Ok(reply) = service.1.get("/ready").await
+            && reply.status == 200
+        {
+            return Ok(service);
+        }
+        if let Some(status) = service.0.try_wait()? {
+            anyhow::bail!("uvicorn exited: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("uvicorn never became ready")
+}
+
+#[tokio::test]
+async fn the_fastapi_service_answers_as_the_axum_one_does() -> TestResult {
+    let t = TestDatabase::migrated("lesson_8_fastapi").await?;
+    let service = uvicorn(t.url(), 1, 100).await?;
+    let http = &service.1;
+    let reply = http
+        .post("/customers", &serde_json::json!({ "name": "l8-a" }))
+        .await?;
+    assert_eq!(reply.status, 201, "{}", reply.line());
+    let a: Customer = reply.json()?;
+    assert_eq!(reply.location, Some(format!("/customers/{}", a.id)));
+    let page: CustomerPage = http.get("/customers?limit=1").await?.json()?;
+    assert_eq!(
+        (page.customers[0].name.as_str(), page.next.is_some()),
+        ("Lynn", true)
+    );
+    let rest: CustomerPage = http
+        .get(&format!(
+            "/customers?after={}",
+            page.next.unwrap_or_default()
+        ))
+        .await?
+        .json()?;
+    assert_eq!((rest.customers, rest.next), (vec![a.clone()], None));
+    let path = format!("/customers/{}", a.id);
+    assert_eq!(http.get(&path).await?.json::<Customer>()?, a);
+    let body = serde_json::json!({ "name": "l8-A", "job": "Boss" });
+    let updated: Customer = http.put(&path, &body).await?.json()?;
+    assert_eq!(updated.job.as_deref(), Some("Boss"));
+    let found: Vec<Customer> = http
+        .get("/customers/search?name_prefix=l8-&job=Boss")
+        .await?
+        .json()?;
+    assert_eq!(found, [updated]);
+    let cases: Vec<(Reply, u16, &str)> = vec![
+        (
+            http.post("/customers", &serde_json::json!({ "name": "Lynn" }))
+                .await?,
+            409,
+            "conflict",
+        ),
+        (http.get("/customers/32000").await?, 404, "not_found"),
+        (
+            http.post("/customers", &serde_json::json!({ "name": " " }))
+                .await?,
+            422,
+            "bad_input",
+        ),
+        (http.get("/customers/abc").await?, 422, "bad_input"),
+        (http.get("/customers?limit=0").await?, 422, "bad_input"),
+    ];
+    for (reply, status, error) in &cases {
+        assert_eq!(
+            (reply.status, error_of(reply).as_str()),
+            (*status, *error),
+            "{}",
+            reply.line()
+        );
+    }
+    assert_eq!(http.delete(&path).await?.status, 204);
+    assert_eq!(http.delete(&path).await?.status, 404);
+    // Its pool of one busy for 1.5 s: the next request waits 100 ms, then 503.
+    let holder = http.clone();
+    let holding = tokio::spawn(async move { holder.get("/demo/hold?ms=1500").await });
+    for _ in 0..100 {
+        if seen_from_outside(&t.pool).await?.1 == 1 {
+            break; // the SLEEP is running: the pool's one connection is taken
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let busy = http.get("/customers/1").await?;
+    assert_eq!(
+        (busy.status, busy.retry_after.as_deref()),
+        (503, Some("1")),
+        "{}",
+        busy.line()
+    );
+    assert_eq!(error_of(&busy), "busy");
+    assert_eq!(holding.await??.status, 200);
+    drop(service);
+    Ok(())
+}
