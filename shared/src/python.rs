@@ -159,7 +159,7 @@ pub fn python_lesson(number: u32) -> Result<PathBuf> {
                 .flatten()
                 .map(|e| e.path())
                 .filter(|p| p.extension().is_some_and(|x| x == "py"))
-                .filter(|p| !p.ends_with("bench.py"))
+                .filter(|p| !p.ends_with("bench.py") && !p.ends_with("app.py"))
                 .collect()
         })
         .unwrap_or_default();
@@ -169,6 +169,10 @@ pub fn python_lesson(number: u32) -> Result<PathBuf> {
         [] if dir.join("python").join("bench.py").is_file() => bail!(
             "lesson {number} runs its Python inside its measurements: cargo run --release \
              -p lesson-{number} -- --python"
+        ),
+        [] if dir.join("python").join("app.py").is_file() => bail!(
+            "lesson {number}'s Python is a FastAPI service that its benchmark serves: cargo \
+             run --release -p lesson-{number} -- --bench --python"
         ),
         [] => bail!("lesson {number} has no Python twin; lessons 1 to 4 have one"),
         _ => bail!(
