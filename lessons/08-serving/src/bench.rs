@@ -55,18 +55,9 @@ pub struct Point {
     pub pool: u32,
     /// Concurrent connections of the load.
     pub concurrency: u32,
-    /// Requests completed.
-    pub requests: u64,
-    /// Answers other than 2xx, and socket errors.
-    pub non_2xx: u64,
-    /// Requests per second.
-    pub throughput: f64,
-    /// Median latency, ms.
-    pub p50_ms: f64,
-    /// 99th percentile latency, ms.
-    pub p99_ms: f64,
-    /// Slowest request, ms.
-    pub max_ms: f64,
+    /// What the load measured.
+    #[serde(flatten)]
+    pub measured: Measured,
     /// The service's resident memory after the point, MiB.
     pub rss_mib: f64,
     /// The service's peak resident memory so far, MiB.
@@ -126,7 +117,7 @@ pub struct BenchResults {
 }
 
 /// A load's figures, from wrk or from the built-in driver.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Measured {
     /// Requests completed.
     pub requests: u64,
@@ -297,25 +288,7 @@ impl Service {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let dir = app_dir();
-        let child = Command::new("taskset")
-            .args(["-c", "1"])
-            .arg(python)
-            .args([
-                "-m",
-                "uvicorn",
-                "app:app",
-                "--host",
-                "127.0.0.1",
-                "--workers",
-                "1",
-            ])
-            .args(["--no-access-log", "--log-level", "warning", "--app-dir"])
-            .arg(dir)
-            .arg(format!("--port={port}"))
-            .env("DATABASE_URL", url)
-            .env("POOL_SIZE", pool.to_string())
-            .env("ACQUIRE_TIMEOUT_MS", acquire_timeout_ms.to_string())
+        let child = uvicorn_command(python, url, pool, acquire_timeout_ms, port, Some(1))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -366,6 +339,43 @@ impl Service {
     }
 }
 
+/// uvicorn serving the FastAPI app with one worker on 127.0.0.1:`port`, over `url`, with
+/// a pool of `pool` and its acquire timeout; on core `core` when given (with taskset).
+pub fn uvicorn_command(
+    python: &Path,
+    url: &str,
+    pool: u32,
+    acquire_timeout_ms: u64,
+    port: u16,
+    core: Option<u32>,
+) -> Command {
+    let mut command = match core {
+        Some(core) => {
+            let mut taskset = Command::new("taskset");
+            taskset.arg("-c").arg(core.to_string()).arg(python);
+            taskset
+        }
+        None => Command::new(python),
+    };
+    command
+        .args([
+            "-m",
+            "uvicorn",
+            "app:app",
+            "--host",
+            "127.0.0.1",
+            "--workers",
+            "1",
+        ])
+        .args(["--no-access-log", "--log-level", "warning", "--app-dir"])
+        .arg(app_dir())
+        .arg(format!("--port={port}"))
+        .env("DATABASE_URL", url)
+        .env("POOL_SIZE", pool.to_string())
+        .env("ACQUIRE_TIMEOUT_MS", acquire_timeout_ms.to_string());
+    command
+}
+
 /// `lessons/08-serving/python`, where the FastAPI app lives.
 pub fn app_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("python")
@@ -403,12 +413,7 @@ async fn sweep(
                 stack: stack.to_owned(),
                 pool,
                 concurrency: clients,
-                requests: m.requests,
-                non_2xx: m.non_2xx,
-                throughput: m.throughput,
-                p50_ms: m.p50_ms,
-                p99_ms: m.p99_ms,
-                max_ms: m.max_ms,
+                measured: m,
                 rss_mib,
                 peak_rss_mib,
             });
@@ -420,7 +425,7 @@ async fn sweep(
             .points
             .iter()
             .filter(|p| p.stack == stack && p.concurrency == clients)
-            .map(|p| (p.pool, p.throughput))
+            .map(|p| (p.pool, p.measured.throughput))
             .collect();
         if let Some(pool) = knee(&mine) {
             let throughput = mine.iter().find(|p| p.0 == pool).map_or(0.0, |p| p.1);

@@ -100,10 +100,10 @@ impl fmt::Display for BenchResults {
                 p.stack,
                 p.pool,
                 p.concurrency,
-                p.throughput,
-                p.p50_ms,
-                p.p99_ms,
-                p.non_2xx,
+                p.measured.throughput,
+                p.measured.p50_ms,
+                p.measured.p99_ms,
+                p.measured.non_2xx,
                 p.rss_mib
             )?;
         }
@@ -162,8 +162,10 @@ pub fn write_charts(dir: &Path, results: &BenchResults) -> Result<Vec<PathBuf>> 
     };
     let mut written = Vec::new();
     let charts: [(&str, &str, Figure); 2] = [
-        ("throughput", "requests per second", |p| p.throughput),
-        ("p99", "99th percentile latency, ms", |p| p.p99_ms),
+        ("throughput", "requests per second", |p| {
+            p.measured.throughput
+        }),
+        ("p99", "99th percentile latency, ms", |p| p.measured.p99_ms),
     ];
     for (name, axis, value) in charts {
         let path = dir.join(format!("lesson-8-{name}-{suffix}.svg"));

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::Method;
 use lesson_8::bench::{BenchResults, parse_wrk};
 use lesson_8::running::{trace_buffer, trace_lines};
 use lesson_8::s6_cancellation::{seen_from_outside, until_no_transaction};
@@ -46,6 +47,52 @@ async fn service(
     };
     let running = Running::start(state, t.url()).await?;
     Ok((t, running))
+}
+
+/// A request that must fail: method, path, body, status, and the body's `error`.
+type ErrorCase<'a> = (Method, &'a str, Option<&'a str>, u16, &'a str);
+
+/// The errors both services must answer alike.
+const ERRORS_OF_BOTH: &[ErrorCase] = &[
+    (
+        Method::POST,
+        "/customers",
+        Some(r#"{"name": "Lynn"}"#),
+        409,
+        "conflict",
+    ),
+    (Method::GET, "/customers/32000", None, 404, "not_found"),
+    (
+        Method::POST,
+        "/customers",
+        Some(r#"{"name": " "}"#),
+        422,
+        "bad_input",
+    ),
+    (Method::GET, "/customers/abc", None, 422, "bad_input"),
+    (Method::GET, "/customers?limit=0", None, 422, "bad_input"),
+];
+
+/// Sends each case, and checks its status and its error body (with a message, and no
+/// `Retry-After`).
+async fn assert_errors(
+    http: &lesson_8::Http,
+    cases: &[ErrorCase<'_>],
+) -> anyhow::Result<()> {
+    for (method, path, body, status, error) in cases {
+        let reply = http
+            .send(method.clone(), path, body.map(str::to_owned))
+            .await?;
+        let what = format!("{method} {path}: {}", reply.line());
+        assert_eq!(
+            (reply.status, error_of(&reply).as_str()),
+            (*status, *error),
+            "{what}"
+        );
+        assert!(reply.json::<ErrorBody>()?.message.len() > 3, "{what}");
+        assert_eq!(reply.retry_after, None, "{what}");
+    }
+    Ok(())
 }
 
 fn error_of(reply: &Reply) -> String {
@@ -180,65 +227,42 @@ async fn every_error_has_its_status_and_its_body() -> TestResult {
     .bind(lynn)
     .execute(&t.pool)
     .await?;
-    let cases: Vec<(Reply, u16, &str)> = vec![
+    assert_errors(http, ERRORS_OF_BOTH).await?;
+    let deletes_lynn = format!("/customers/{lynn}");
+    let more: &[ErrorCase] = &[
+        (Method::DELETE, &deletes_lynn, None, 409, "conflict"),
         (
-            http.post("/customers", &serde_json::json!({ "name": "Lynn" }))
-                .await?,
-            409,
-            "conflict",
-        ),
-        (
-            http.delete(&format!("/customers/{lynn}")).await?,
-            409,
-            "conflict",
-        ),
-        (http.get("/customers/32000").await?, 404, "not_found"),
-        (
-            http.put("/customers/32000", &serde_json::json!({ "name": "x" }))
-                .await?,
+            Method::PUT,
+            "/customers/32000",
+            Some(r#"{"name": "x"}"#),
             404,
             "not_found",
         ),
-        (http.delete("/customers/32000").await?, 404, "not_found"),
+        (Method::DELETE, "/customers/32000", None, 404, "not_found"),
         (
-            http.post("/customers", &serde_json::json!({ "name": " " }))
-                .await?,
+            Method::POST,
+            "/customers",
+            Some(&format!(r#"{{"name": "{}"}}"#, "x".repeat(51))),
             422,
             "bad_input",
         ),
         (
-            http.post("/customers", &serde_json::json!({ "name": "x".repeat(51) }))
-                .await?,
+            Method::POST,
+            "/customers",
+            Some("{not json"),
             422,
             "bad_input",
         ),
+        (Method::GET, "/customers?limit=101", None, 422, "bad_input"),
         (
-            http.post_raw("/customers", "{not json").await?,
-            422,
-            "bad_input",
-        ),
-        (http.get("/customers/abc").await?, 422, "bad_input"),
-        (http.get("/customers?limit=101").await?, 422, "bad_input"),
-        (
-            http.get("/customers/search?limit=x").await?,
+            Method::GET,
+            "/customers/search?limit=x",
+            None,
             422,
             "bad_input",
         ),
     ];
-    for (reply, status, error) in &cases {
-        assert_eq!(
-            (reply.status, error_of(reply).as_str()),
-            (*status, *error),
-            "{}",
-            reply.line()
-        );
-        assert!(
-            reply.json::<ErrorBody>()?.message.len() > 3,
-            "{}",
-            reply.line()
-        );
-        assert_eq!(reply.retry_after, None);
-    }
+    assert_errors(http, more).await?;
     // A rename onto a taken name is refused too, and changes nothing.
     let ada = http
         .post("/customers", &serde_json::json!({ "name": "l8-Ada" }))
@@ -449,7 +473,12 @@ fn the_recorded_runs_json_and_text_agree_and_name_their_knees() {
             for p in &points {
                 let row = format!(
                     "{:<22} {:>5} {:>7} {:>10.0} {:>9.2} {:>9.2}",
-                    p.stack, p.pool, p.concurrency, p.throughput, p.p50_ms, p.p99_ms
+                    p.stack,
+                    p.pool,
+                    p.concurrency,
+                    p.measured.throughput,
+                    p.measured.p50_ms,
+                    p.measured.p99_ms
                 );
                 assert!(text.contains(&row), "{server}: {row}");
             }
@@ -457,7 +486,7 @@ fn the_recorded_runs_json_and_text_agree_and_name_their_knees() {
                 let curve: Vec<(u32, f64)> = points
                     .iter()
                     .filter(|p| p.concurrency == clients)
-                    .map(|p| (p.pool, p.throughput))
+                    .map(|p| (p.pool, p.measured.throughput))
                     .collect();
                 let named = results
                     .knees
@@ -561,29 +590,15 @@ impl Drop for Uvicorn {
     }
 }
 
-async fn uvicorn(url: &str, pool: u32, acquire_ms: u32) -> anyhow::Result<Uvicorn> {
+async fn uvicorn(url: &str, pool: u32, acquire_ms: u64) -> anyhow::Result<Uvicorn> {
     let python = tokio::task::spawn_blocking(workbook::python).await??;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let child = std::process::Command::new(python)
-        .args([
-            "-m",
-            "uvicorn",
-            "app:app",
-            "--host",
-            "127.0.0.1",
-            "--log-level",
-            "warning",
-        ])
-        .arg("--app-dir")
-        .arg(lesson_8::bench::app_dir())
-        .arg(format!("--port={port}"))
-        .env("DATABASE_URL", url)
-        .env("POOL_SIZE", pool.to_string())
-        .env("ACQUIRE_TIMEOUT_MS", acquire_ms.to_string())
-        .stdout(std::process::Stdio::null())
-        .spawn()?;
+    let child =
+        lesson_8::bench::uvicorn_command(&python, url, pool, acquire_ms, port, None)
+            .stdout(std::process::Stdio::null())
+            .spawn()?;
     let http = lesson_8::Http::new(&format!("http://127.0.0.1:{port}"), 8);
     let mut service = Uvicorn(child, http);
     for _ in 0..300 {
@@ -634,31 +649,7 @@ async fn the_fastapi_service_answers_as_the_axum_one_does() -> TestResult {
         .await?
         .json()?;
     assert_eq!(found, [updated]);
-    let cases: Vec<(Reply, u16, &str)> = vec![
-        (
-            http.post("/customers", &serde_json::json!({ "name": "Lynn" }))
-                .await?,
-            409,
-            "conflict",
-        ),
-        (http.get("/customers/32000").await?, 404, "not_found"),
-        (
-            http.post("/customers", &serde_json::json!({ "name": " " }))
-                .await?,
-            422,
-            "bad_input",
-        ),
-        (http.get("/customers/abc").await?, 422, "bad_input"),
-        (http.get("/customers?limit=0").await?, 422, "bad_input"),
-    ];
-    for (reply, status, error) in &cases {
-        assert_eq!(
-            (reply.status, error_of(reply).as_str()),
-            (*status, *error),
-            "{}",
-            reply.line()
-        );
-    }
+    assert_errors(http, ERRORS_OF_BOTH).await?;
     assert_eq!(http.delete(&path).await?.status, 204);
     assert_eq!(http.delete(&path).await?.status, 404);
     // Its pool of one busy for 1.5 s: the next request waits 100 ms, then 503.
