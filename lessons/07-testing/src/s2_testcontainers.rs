@@ -32,7 +32,7 @@ pub fn mysql_image() -> (String, String) {
 }
 // ANCHOR_END: image
 
-// ANCHOR: container
+// ANCHOR: server
 /// A MySQL container, its server URL, and the watchdog that removes it.
 pub struct Server {
     /// `mysql://root@HOST:PORT`, with no database.
@@ -41,7 +41,9 @@ pub struct Server {
     pub container: ContainerAsync<Mysql>,
     _watchdog: Watchdog,
 }
+// ANCHOR_END: server
 
+// ANCHOR: container
 /// Starts MySQL, labelled so that leftovers can be found, and waits until it answers.
 /// `host_port` pins the published port (a restarted container keeps it); 0 lets
 /// Docker choose.
@@ -122,7 +124,12 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 /// goes with the process, and its databases with it.
 pub async fn fresh_database() -> Result<MySqlPool> {
     let server = MYSQL.get_or_try_init(|| start_mysql(0)).await?;
-    let name = format!("t{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    database_in(server, NEXT.fetch_add(1, Ordering::Relaxed)).await
+}
+
+/// Makes database `t<n>` on `server`, and opens a pool on it.
+pub async fn database_in(server: &Server, n: u32) -> Result<MySqlPool> {
+    let name = format!("t{n}");
     let mut admin = MySqlConnection::connect(&server.url).await?;
     let create = format!("CREATE DATABASE {name} CHARACTER SET utf8mb4");
     sqlx::query(AssertSqlSafe(create))
@@ -180,14 +187,7 @@ pub async fn run(ctx: &Ctx) -> Result<String> {
     let mut took = Duration::ZERO;
     for n in 0..2 {
         let began = Instant::now();
-        let mut admin = MySqlConnection::connect(&server.url).await?;
-        let create = format!("CREATE DATABASE t{n} CHARACTER SET utf8mb4");
-        sqlx::query(AssertSqlSafe(create))
-            .execute(&mut admin)
-            .await?;
-        admin.close().await?;
-        let pool = MySqlPool::connect(&format!("{}/t{n}", server.url)).await?;
-        adds_a_customer_in_a_container(pool).await?;
+        adds_a_customer_in_a_container(database_in(&server, n).await?).await?;
         took += began.elapsed();
     }
     // Both databases go with the container.

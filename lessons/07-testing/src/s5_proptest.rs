@@ -197,6 +197,7 @@ pub async fn sea_query_round_trip(pool: MySqlPool, body: String) -> Result<()> {
     ensure!(back == body, "{back:?} for {body:?}");
     Ok(())
 }
+// ANCHOR_END: sea_query_round_trip
 
 #[derive(sea_query::Iden)]
 enum Trips {
@@ -207,7 +208,6 @@ enum Trips {
     Day,
     Amount,
 }
-// ANCHOR_END: sea_query_round_trip
 
 // ANCHOR: zero_date
 /// A zero date, which a lax `sql_mode` lets in, read as a `NaiveDate`: an error to

@@ -46,37 +46,38 @@ pub struct Faults {
     pub found: i64,
 }
 
-// ANCHOR: faults
-/// Writes, pauses the container (a write times out), unpauses (writes go on), stops it
-/// hard (a write fails), starts it (writes go on), then counts what survived.
-pub async fn pause_and_kill(server: &Server) -> Result<Faults> {
-    let url = format!("{}/test", server.url);
-    let pool = pool_with_limits(&url, Duration::from_secs(2)).await?;
-    sqlx::query("CREATE TABLE events (id INT AUTO_INCREMENT PRIMARY KEY, what TEXT)")
-        .execute(&pool)
-        .await?;
-    let mut faults = Faults::default();
-    record(&pool, "before").await?;
+// ANCHOR: pause
+/// Pauses the container mid-test: a write gives up (the pool's limit, or ours); once
+/// it is unpaused, the same pool writes again. Returns what the write said.
+pub async fn pause_mid_test(server: &Server, pool: &MySqlPool) -> Result<String> {
     server.container.pause().await?;
-    let write = tokio::time::timeout(Duration::from_secs(3), record(&pool, "paused"));
-    faults.while_paused = match write.await {
+    let write = tokio::time::timeout(Duration::from_secs(3), record(pool, "paused"));
+    let said = match write.await {
         Err(_) => "timed out after 3 s".to_owned(),
         Ok(outcome) => said(outcome),
     };
     server.container.unpause().await?;
-    record(&pool, "after the pause").await?;
-    server.container.stop_with_timeout(Some(0)).await?; // SIGKILL
-    faults.while_stopped = said(record(&pool, "stopped").await);
-    server.container.start().await?;
-    wait_until_it_answers(&url, Duration::from_secs(120)).await?;
-    record(&pool, "after the restart").await?;
-    let lucky = [&faults.while_paused, &faults.while_stopped];
-    faults.acknowledged = 3 + lucky.iter().filter(|s| s.as_str() == "ok").count() as i64;
-    faults.found = sqlx::query_scalar("SELECT COUNT(*) FROM events")
-        .fetch_one(&pool)
-        .await?;
-    Ok(faults)
+    record(pool, "after the pause").await?;
+    Ok(said)
 }
+// ANCHOR_END: pause
+
+// ANCHOR: kill
+/// Kills the server mid-test (SIGKILL, as a crash): a write fails; once it is started
+/// again, the same pool writes again. Returns what the write said.
+pub async fn kill_mid_test(
+    server: &Server,
+    pool: &MySqlPool,
+    url: &str,
+) -> Result<String> {
+    server.container.stop_with_timeout(Some(0)).await?;
+    let said = said(record(pool, "stopped").await);
+    server.container.start().await?;
+    wait_until_it_answers(url, Duration::from_secs(120)).await?;
+    record(pool, "after the restart").await?;
+    Ok(said)
+}
+// ANCHOR_END: kill
 
 /// A write's outcome in words.
 fn said(outcome: Result<()>) -> String {
@@ -84,6 +85,31 @@ fn said(outcome: Result<()>) -> String {
         Ok(()) => "ok".to_owned(),
         Err(e) => e.to_string(),
     }
+}
+
+// ANCHOR: faults
+/// One write before, a pause, a kill; then what was acknowledged against what is there.
+pub async fn pause_and_kill(server: &Server) -> Result<Faults> {
+    let url = format!("{}/test", server.url);
+    let pool = pool_with_limits(&url, Duration::from_secs(2)).await?;
+    sqlx::query("CREATE TABLE events (id INT AUTO_INCREMENT PRIMARY KEY, what TEXT)")
+        .execute(&pool)
+        .await?;
+    record(&pool, "before").await?;
+    let while_paused = pause_mid_test(server, &pool).await?;
+    let while_stopped = kill_mid_test(server, &pool, &url).await?;
+    let lucky = [&while_paused, &while_stopped];
+    let acknowledged = 3 + lucky.iter().filter(|s| s.as_str() == "ok").count() as i64;
+    let found = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+        .fetch_one(&pool)
+        .await?;
+    pool.close().await;
+    Ok(Faults {
+        while_paused,
+        while_stopped,
+        acknowledged,
+        found,
+    })
 }
 // ANCHOR_END: faults
 
