@@ -32,8 +32,7 @@ pub async fn orders_report(pool: &MySqlPool) -> Result<String> {
 /// Compares `actual` with `snapshots/NAME.txt` in the crate. With `UPDATE_SNAPSHOTS=1`
 /// it writes the file instead: review the diff, then commit it.
 pub fn assert_snapshot(name: &str, actual: &str) -> Result<()> {
-    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")); // the crate, when compiled
     let path = dir.join("snapshots").join(format!("{name}.txt"));
     if std::env::var("UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1") {
         std::fs::create_dir_all(path.parent().context("no parent")?)?;
