@@ -45,6 +45,18 @@ pub use report::Way;
 /// How many tests' worth each way of isolating runs in `cargo run -p lesson-7`.
 pub const DEFAULT_TESTS: u32 = 20;
 
+/// Whether a Docker daemon answers, as the helper crate asks it (within a second).
+#[cfg(feature = "docker")]
+pub fn docker_answers() -> bool {
+    workbook::docker_available().is_ok()
+}
+
+/// Built without the `docker` feature: steps 2 and 6 are skipped.
+#[cfg(not(feature = "docker"))]
+pub fn docker_answers() -> bool {
+    false
+}
+
 /// What every step runs against, and what they all add up.
 #[derive(Debug)]
 pub struct Ctx {

@@ -18,7 +18,7 @@ async fn main() -> Result<()> {
     } else {
         "MySQL"
     };
-    let docker = docker_answers();
+    let docker = lesson_7::docker_answers();
     let ctx = Ctx::new(db.server.url(), db.url.clone(), pool, docker);
     // Any message that quotes a URL shows it without its password.
     let redacted =
@@ -50,14 +50,4 @@ async fn steps(ctx: &Ctx) -> Result<()> {
     workbook::step("8", "In CI");
     println!("{}", s8_ci::run(ctx).await?);
     Ok(())
-}
-
-#[cfg(feature = "docker")]
-fn docker_answers() -> bool {
-    workbook::docker_available().is_ok()
-}
-
-#[cfg(not(feature = "docker"))]
-fn docker_answers() -> bool {
-    false
 }
