@@ -1,9 +1,9 @@
 //! Lesson 7: testing your database code, against a real server.
 //!
-//! One module a step, in the chapter's order. Each starts with the code under test and
-//! the tests the book shows (in its `tests` module, run by `cargo test -p lesson-7`); its
-//! `run`, at the end, is what `main.rs` calls: the same scenarios, timed, with the
-//! databases they make and drop counted.
+//! One module a step, in the chapter's order. Each starts with the code under test; its
+//! `run`, after it, is what `main.rs` calls (the same scenarios as the tests, timed, with
+//! the databases they make and drop counted); its tests, which the book shows, close it
+//! (in its `tests` module, run by `cargo test -p lesson-7`).
 //!
 //! The test binary gets its server before `main` when `DATABASE_URL` is unset
 //! (`harness`). Steps 2 and 6 start MySQL in Docker themselves, through testcontainers:

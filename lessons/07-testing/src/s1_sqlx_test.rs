@@ -55,6 +55,30 @@ pub async fn a_duplicate_name_is_refused(pool: MySqlPool) -> Result<()> {
 /// The fixture, for `main`, which runs the scenarios without `#[sqlx::test]`.
 pub const FIXTURE: &str = include_str!("fixtures/customers.sql");
 
+/// Runs both scenarios as `#[sqlx::test]` would: a fresh database each, migrated, with
+/// the fixture where the test asks for it.
+pub async fn run(ctx: &Ctx) -> Result<String> {
+    let listed = ctx
+        .isolated("s1", true, None, a_new_customer_is_listed)
+        .await?;
+    let refused = ctx
+        .isolated("s1", true, Some(FIXTURE), a_duplicate_name_is_refused)
+        .await?;
+    ctx.record("#[sqlx::test]-style database per test", 2, listed + refused);
+    Ok(format!(
+        "a new customer is listed beside the seed row: ok, in {}\n\
+         a second customer with a taken name is refused: ok, in {}\n\
+         each in a database of its own, migrated, then dropped",
+        ms(listed),
+        ms(refused)
+    ))
+}
+
+/// A duration in milliseconds, one decimal.
+pub(crate) fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,28 +111,4 @@ mod tests {
         Ok(())
     }
     // ANCHOR_END: where_it_is
-}
-
-/// Runs both scenarios as `#[sqlx::test]` would: a fresh database each, migrated, with
-/// the fixture where the test asks for it.
-pub async fn run(ctx: &Ctx) -> Result<String> {
-    let listed = ctx
-        .isolated("s1", true, None, a_new_customer_is_listed)
-        .await?;
-    let refused = ctx
-        .isolated("s1", true, Some(FIXTURE), a_duplicate_name_is_refused)
-        .await?;
-    ctx.record("#[sqlx::test]-style database per test", 2, listed + refused);
-    Ok(format!(
-        "a new customer is listed beside the seed row: ok, in {}\n\
-         a second customer with a taken name is refused: ok, in {}\n\
-         each in a database of its own, migrated, then dropped",
-        ms(listed),
-        ms(refused)
-    ))
-}
-
-/// A duration in milliseconds, one decimal.
-pub(crate) fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }

@@ -155,25 +155,6 @@ pub async fn adds_a_customer_in_a_container(pool: MySqlPool) -> Result<()> {
 }
 // ANCHOR_END: scenario
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // ANCHOR: tests
-    #[tokio::test]
-    #[ignore = "needs a Docker daemon; run with `cargo test -- --include-ignored`"]
-    async fn a_customer_added_in_a_container_is_listed() -> Result<()> {
-        adds_a_customer_in_a_container(fresh_database().await?).await
-    }
-
-    #[tokio::test]
-    #[ignore = "needs a Docker daemon; run with `cargo test -- --include-ignored`"]
-    async fn a_second_test_shares_the_container_but_not_the_database() -> Result<()> {
-        adds_a_customer_in_a_container(fresh_database().await?).await
-    }
-    // ANCHOR_END: tests
-}
-
 /// Starts a container of its own (timed), then runs the scenario twice, each in a fresh
 /// database of the container.
 pub async fn run(ctx: &Ctx) -> Result<String> {
@@ -220,4 +201,23 @@ async fn container_gone(id: &str) -> &'static str {
         }
     }
     "no, still there after 30 s"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // ANCHOR: tests
+    #[tokio::test]
+    #[ignore = "needs a Docker daemon; run with `cargo test -- --include-ignored`"]
+    async fn a_customer_added_in_a_container_is_listed() -> Result<()> {
+        adds_a_customer_in_a_container(fresh_database().await?).await
+    }
+
+    #[tokio::test]
+    #[ignore = "needs a Docker daemon; run with `cargo test -- --include-ignored`"]
+    async fn a_second_test_shares_the_container_but_not_the_database() -> Result<()> {
+        adds_a_customer_in_a_container(fresh_database().await?).await
+    }
+    // ANCHOR_END: tests
 }

@@ -85,43 +85,6 @@ pub async fn adas(pool: &MySqlPool) -> Result<i64> {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::s1_sqlx_test::MIGRATOR;
-    use sqlx::ConnectOptions;
-    use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-
-    // ANCHOR: tests
-    #[sqlx::test(migrator = "MIGRATOR")]
-    async fn diesel_test_transactions_leave_nothing_behind(
-        _: MySqlPoolOptions,
-        options: MySqlConnectOptions,
-    ) -> Result<()> {
-        let mut url = options.to_url_lossy();
-        url.set_query(None); // sqlx's own options, which diesel does not need
-        for _ in 0..2 {
-            let mut conn = diesel_test_connection(url.as_str()).await?;
-            adds_a_customer_with_diesel(&mut conn).await?; // twice: no duplicate
-        }
-        let pool = MySqlPool::connect_with(options).await?;
-        ensure!(adas(&pool).await? == 0);
-        Ok(())
-    }
-
-    #[sqlx::test(migrator = "MIGRATOR")]
-    async fn sea_orm_and_sqlx_transactions_leave_nothing_behind(
-        pool: MySqlPool,
-    ) -> Result<()> {
-        let db = DatabaseConnection::from(pool.clone());
-        adds_a_customer_with_sea_orm(&db).await?;
-        adds_a_customer_with_sqlx(&pool).await?;
-        ensure!(adas(&pool).await? == 0);
-        Ok(())
-    }
-    // ANCHOR_END: tests
-}
-
 /// The cost of one test under each way of isolating it, `ctx.tests` times each: a fresh
 /// empty database, a fresh database with the migrations, and a rolled-back transaction
 /// in the lesson's database (sqlx, diesel-async and SeaORM).
@@ -179,4 +142,41 @@ pub async fn run(ctx: &Ctx) -> Result<String> {
 async fn empty_test(pool: MySqlPool) -> Result<()> {
     sqlx::query("SELECT 1").execute(&pool).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::s1_sqlx_test::MIGRATOR;
+    use sqlx::ConnectOptions;
+    use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+
+    // ANCHOR: tests
+    #[sqlx::test(migrator = "MIGRATOR")]
+    async fn diesel_test_transactions_leave_nothing_behind(
+        _: MySqlPoolOptions,
+        options: MySqlConnectOptions,
+    ) -> Result<()> {
+        let mut url = options.to_url_lossy();
+        url.set_query(None); // sqlx's own options, which diesel does not need
+        for _ in 0..2 {
+            let mut conn = diesel_test_connection(url.as_str()).await?;
+            adds_a_customer_with_diesel(&mut conn).await?; // twice: no duplicate
+        }
+        let pool = MySqlPool::connect_with(options).await?;
+        ensure!(adas(&pool).await? == 0);
+        Ok(())
+    }
+
+    #[sqlx::test(migrator = "MIGRATOR")]
+    async fn sea_orm_and_sqlx_transactions_leave_nothing_behind(
+        pool: MySqlPool,
+    ) -> Result<()> {
+        let db = DatabaseConnection::from(pool.clone());
+        adds_a_customer_with_sea_orm(&db).await?;
+        adds_a_customer_with_sqlx(&pool).await?;
+        ensure!(adas(&pool).await? == 0);
+        Ok(())
+    }
+    // ANCHOR_END: tests
 }

@@ -50,6 +50,32 @@ fn first_line(e: &anyhow::Error) -> String {
     text.lines().next().unwrap_or_default().to_owned()
 }
 
+/// The failure on a shared database, then the same two tests at once, each in a fresh
+/// database.
+pub async fn run(ctx: &Ctx) -> Result<String> {
+    let shared = ctx.make_database("s4").await?;
+    let pool = ctx.pool_on(&shared).await?;
+    MIGRATOR.run(&pool).await?;
+    let mut lines =
+        vec!["one shared database, the tests one after the other:".to_owned()];
+    for outcome in on_a_shared_database(&pool).await? {
+        lines.push(format!("  {outcome}"));
+    }
+    pool.close().await;
+    ctx.drop_database(&shared).await?;
+    let started = std::time::Instant::now();
+    let (ada, grace) = tokio::join!(
+        ctx.isolated("s4", true, None, ada_becomes_customer_2),
+        ctx.isolated("s4", true, None, grace_becomes_customer_2),
+    );
+    let (ada, grace) = (ada.map(|_| "passed"), grace.map(|_| "passed"));
+    ctx.record("database per test, two at once", 2, started.elapsed());
+    lines.push("a database each, both at once:".to_owned());
+    lines.push(format!("  Ada: {}", ada.unwrap_or("FAILED")));
+    lines.push(format!("  Grace: {}", grace.unwrap_or("FAILED")));
+    Ok(lines.join("\n"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,30 +108,4 @@ mod tests {
         grace_becomes_customer_2(pool).await
     }
     // ANCHOR_END: tests
-}
-
-/// The failure on a shared database, then the same two tests at once, each in a fresh
-/// database.
-pub async fn run(ctx: &Ctx) -> Result<String> {
-    let shared = ctx.make_database("s4").await?;
-    let pool = ctx.pool_on(&shared).await?;
-    MIGRATOR.run(&pool).await?;
-    let mut lines =
-        vec!["one shared database, the tests one after the other:".to_owned()];
-    for outcome in on_a_shared_database(&pool).await? {
-        lines.push(format!("  {outcome}"));
-    }
-    pool.close().await;
-    ctx.drop_database(&shared).await?;
-    let started = std::time::Instant::now();
-    let (ada, grace) = tokio::join!(
-        ctx.isolated("s4", true, None, ada_becomes_customer_2),
-        ctx.isolated("s4", true, None, grace_becomes_customer_2),
-    );
-    let (ada, grace) = (ada.map(|_| "passed"), grace.map(|_| "passed"));
-    ctx.record("database per test, two at once", 2, started.elapsed());
-    lines.push("a database each, both at once:".to_owned());
-    lines.push(format!("  Ada: {}", ada.unwrap_or("FAILED")));
-    lines.push(format!("  Grace: {}", grace.unwrap_or("FAILED")));
-    Ok(lines.join("\n"))
 }

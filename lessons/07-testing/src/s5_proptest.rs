@@ -234,6 +234,50 @@ pub async fn zero_date_is_an_error(pool: &MySqlPool) -> Result<String> {
 }
 // ANCHOR_END: zero_date
 
+/// Every property, `cases` values each, in one fresh database.
+pub async fn run(ctx: &Ctx) -> Result<String> {
+    let n = cases();
+    let name = ctx.make_database("s5").await?;
+    let pool = ctx.pool_on(&name).await?;
+    create_table(&pool).await?;
+    let pads: bool = sqlx::query_scalar("SELECT 'a' = 'a  '")
+        .fetch_one(&pool)
+        .await?;
+    let started = std::time::Instant::now();
+    let p = pool.clone();
+    check(n, (any_text(), any_date(), any_amount()), move |row| {
+        sqlx_round_trip(p.clone(), row)
+    })
+    .await?;
+    let p = pool.clone();
+    check(n, any_text(), move |s| padded_lookup(p.clone(), s, pads)).await?;
+    let mut url = sqlx::ConnectOptions::to_url_lossy(&*pool.connect_options());
+    url.set_query(None);
+    let url = url.to_string();
+    check(n, (any_text(), any_date()), move |row| {
+        diesel_round_trip(url.clone(), row)
+    })
+    .await?;
+    let p = pool.clone();
+    check(n, any_text(), move |s| sea_query_round_trip(p.clone(), s)).await?;
+    let zero = zero_date_is_an_error(&pool).await?;
+    let took = started.elapsed();
+    ctx.record("proptest, 4 properties in one database", 4, took);
+    pool.close().await;
+    ctx.drop_database(&name).await?;
+    let collation = if pads { "PAD SPACE" } else { "NO PAD" };
+    Ok(format!(
+        "{n} cases each, all passed:\n\
+         \x20 text, date and DECIMAL(14,2) amount through sqlx (amounts rounded to 2 places)\n\
+         \x20 text + 2 trailing spaces found by `=`: {} (the default collation is {collation})\n\
+         \x20 text and date through diesel-async\n\
+         \x20 text through sea-query\n\
+         a zero date read as NaiveDate: {}",
+        if pads { "yes" } else { "no" },
+        zero.lines().next().unwrap_or_default()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,48 +331,4 @@ mod tests {
         zero_date_is_an_error(&pool).await.map(drop)
     }
     // ANCHOR_END: more_tests
-}
-
-/// Every property, `cases` values each, in one fresh database.
-pub async fn run(ctx: &Ctx) -> Result<String> {
-    let n = cases();
-    let name = ctx.make_database("s5").await?;
-    let pool = ctx.pool_on(&name).await?;
-    create_table(&pool).await?;
-    let pads: bool = sqlx::query_scalar("SELECT 'a' = 'a  '")
-        .fetch_one(&pool)
-        .await?;
-    let started = std::time::Instant::now();
-    let p = pool.clone();
-    check(n, (any_text(), any_date(), any_amount()), move |row| {
-        sqlx_round_trip(p.clone(), row)
-    })
-    .await?;
-    let p = pool.clone();
-    check(n, any_text(), move |s| padded_lookup(p.clone(), s, pads)).await?;
-    let mut url = sqlx::ConnectOptions::to_url_lossy(&*pool.connect_options());
-    url.set_query(None);
-    let url = url.to_string();
-    check(n, (any_text(), any_date()), move |row| {
-        diesel_round_trip(url.clone(), row)
-    })
-    .await?;
-    let p = pool.clone();
-    check(n, any_text(), move |s| sea_query_round_trip(p.clone(), s)).await?;
-    let zero = zero_date_is_an_error(&pool).await?;
-    let took = started.elapsed();
-    ctx.record("proptest, 4 properties in one database", 4, took);
-    pool.close().await;
-    ctx.drop_database(&name).await?;
-    let collation = if pads { "PAD SPACE" } else { "NO PAD" };
-    Ok(format!(
-        "{n} cases each, all passed:\n\
-         \x20 text, date and DECIMAL(14,2) amount through sqlx (amounts rounded to 2 places)\n\
-         \x20 text + 2 trailing spaces found by `=`: {} (the default collation is {collation})\n\
-         \x20 text and date through diesel-async\n\
-         \x20 text through sea-query\n\
-         a zero date read as NaiveDate: {}",
-        if pads { "yes" } else { "no" },
-        zero.lines().next().unwrap_or_default()
-    ))
 }

@@ -120,28 +120,6 @@ pub fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use anyhow::ensure;
-
-    // ANCHOR: tests
-    #[tokio::test]
-    #[ignore = "needs a Docker daemon; run with `cargo test -- --include-ignored`"]
-    async fn writes_fail_clearly_while_the_server_is_down_and_nothing_is_lost()
-    -> Result<()> {
-        // A container of its own: stopping the shared one would fail the other tests.
-        let server = start_mysql(free_port()?).await?;
-        let faults = pause_and_kill(&server).await?;
-        ensure!(faults.while_paused != "ok" && faults.while_stopped != "ok");
-        // Every acknowledged write is there; an unacknowledged one may be too.
-        let (acked, found) = (faults.acknowledged, faults.found);
-        ensure!(acked <= found && found <= 5, "{faults:?}");
-        Ok(())
-    }
-    // ANCHOR_END: tests
-}
-
 /// The same faults, on a container of the step's own.
 pub async fn run(ctx: &Ctx) -> Result<String> {
     if !ctx.docker {
@@ -173,4 +151,26 @@ pub async fn run(ctx: &Ctx) -> Result<String> {
 /// The error without what varies (addresses, OS error numbers).
 fn first_words(error: &str) -> &str {
     error.split(':').next().unwrap_or(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::ensure;
+
+    // ANCHOR: tests
+    #[tokio::test]
+    #[ignore = "needs a Docker daemon; run with `cargo test -- --include-ignored`"]
+    async fn writes_fail_clearly_while_the_server_is_down_and_nothing_is_lost()
+    -> Result<()> {
+        // A container of its own: stopping the shared one would fail the other tests.
+        let server = start_mysql(free_port()?).await?;
+        let faults = pause_and_kill(&server).await?;
+        ensure!(faults.while_paused != "ok" && faults.while_stopped != "ok");
+        // Every acknowledged write is there; an unacknowledged one may be too.
+        let (acked, found) = (faults.acknowledged, faults.found);
+        ensure!(acked <= found && found <= 5, "{faults:?}");
+        Ok(())
+    }
+    // ANCHOR_END: tests
 }

@@ -68,20 +68,6 @@ pub async fn some_orders(pool: &MySqlPool) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::s1_sqlx_test::MIGRATOR;
-
-    // ANCHOR: test
-    #[sqlx::test(migrator = "MIGRATOR", fixtures("customers"))]
-    async fn the_orders_report_matches_its_snapshot(pool: MySqlPool) -> Result<()> {
-        some_orders(&pool).await?;
-        assert_snapshot("orders_report", &orders_report(&pool).await?)
-    }
-    // ANCHOR_END: test
-}
-
 /// The report, in a fresh database with the fixture, compared with its snapshot.
 pub async fn run(ctx: &Ctx) -> Result<String> {
     let started = std::time::Instant::now();
@@ -101,4 +87,18 @@ pub async fn run(ctx: &Ctx) -> Result<String> {
     Ok(format!(
         "{report}matches snapshots/orders_report.txt: {matches}"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::s1_sqlx_test::MIGRATOR;
+
+    // ANCHOR: test
+    #[sqlx::test(migrator = "MIGRATOR", fixtures("customers"))]
+    async fn the_orders_report_matches_its_snapshot(pool: MySqlPool) -> Result<()> {
+        some_orders(&pool).await?;
+        assert_snapshot("orders_report", &orders_report(&pool).await?)
+    }
+    // ANCHOR_END: test
 }

@@ -32,6 +32,16 @@ pub fn server_from(env: impl Fn(&str) -> Option<String>, docker: bool) -> Server
 }
 // ANCHOR_END: which_server
 
+/// Says where this run's server came from, and what the run added up to.
+pub async fn run(ctx: &Ctx) -> Result<String> {
+    let from = server_from(|key| std::env::var(key).ok(), ctx.docker);
+    let (made, dropped) = ctx.databases();
+    Ok(format!(
+        "where this run's server would come from: {from:?}\n\
+         databases made: {made}, dropped: {dropped}"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,14 +65,4 @@ mod tests {
         assert_eq!(server_from(forced, true), ServerFrom::LocalBinary);
     }
     // ANCHOR_END: tests
-}
-
-/// Says where this run's server came from, and what the run added up to.
-pub async fn run(ctx: &Ctx) -> Result<String> {
-    let from = server_from(|key| std::env::var(key).ok(), ctx.docker);
-    let (made, dropped) = ctx.databases();
-    Ok(format!(
-        "where this run's server would come from: {from:?}\n\
-         databases made: {made}, dropped: {dropped}"
-    ))
 }
