@@ -16,6 +16,7 @@
 //!
 //! The book's chapter "Getting a server" explains each way and what it costs.
 
+mod child;
 mod database;
 #[cfg(feature = "docker")]
 mod docker;
@@ -28,6 +29,9 @@ mod server;
 #[cfg(feature = "testing")]
 mod testing;
 
+#[cfg(feature = "testing")]
+pub use child::rerun_with_a_database;
+pub use child::{ChildExit, run_with_database_url};
 pub use database::{
     Database, connect, create_database, lesson_database, migrate, server_version,
 };

@@ -7,7 +7,7 @@
 
 use std::process::{Command, ExitCode};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 const USAGE: &str =
     "usage: python-lesson N (runs lesson N's SQLAlchemy twin, N from 1 to 4)";
@@ -51,25 +51,13 @@ async fn run(number: u32) -> Result<ExitCode> {
     let pool = workbook::connect(&db.url).await?;
     workbook::migrate(&pool).await?;
     pool.close().await;
-    // Ctrl-C reaches the Python too (the terminal signals the whole process group): let it
-    // end, and keep the server this process may own alive until it has.
-    tokio::spawn(async { while tokio::signal::ctrl_c().await.is_ok() {} });
+    // Ctrl-C reaches the Python too; the server this process may own lives until it ends.
     let shown = file.display().to_string();
-    let status = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .arg(&file)
-            .env("DATABASE_URL", &db.url)
-            .env("PYTHONPATH", workbook::python_path())
-            .status()
-    })
-    .await
-    .context("the Python's waiter failed")?
-    .with_context(|| format!("cannot run {shown}"))?;
-    Ok(match status.code() {
-        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        None => {
-            eprintln!("python-lesson: {shown} was killed by a signal");
-            ExitCode::from(1)
-        }
-    })
+    let mut python = Command::new(python);
+    python.arg(&file).env("PYTHONPATH", workbook::python_path());
+    let exit = workbook::run_with_database_url(python, &db.url).await?;
+    if exit == workbook::ChildExit::Signal {
+        eprintln!("python-lesson: {shown} was killed by a signal");
+    }
+    Ok(ExitCode::from(u8::try_from(exit.code()).unwrap_or(1)))
 }

@@ -85,36 +85,19 @@ async fn run_in(url: &str, program: OsString, args: Vec<OsString>) -> Result<Exi
     workbook::migrate(&pool).await?;
     pool.close().await;
 
-    // Ctrl-C reaches the command too (the terminal signals the whole process group): let
-    // the command end, then drop the database, instead of dying first and leaving it
-    // behind.
-    tokio::spawn(async {
-        loop {
-            if tokio::signal::ctrl_c().await.is_err() {
-                break;
-            }
-        }
-    });
-    let url = url.to_owned();
     let shown = program.to_string_lossy().into_owned();
-    let status = tokio::task::spawn_blocking(move || {
-        Command::new(&program)
-            .args(&args)
-            .env("DATABASE_URL", url)
-            .status()
-    })
-    .await
-    .context("the command's waiter failed")?;
-    let code = match status {
-        Ok(status) => match status.code() {
-            Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-            None => {
-                eprintln!("with-database: `{shown}` was killed by a signal");
-                ExitCode::from(1)
-            }
-        },
+    let mut command = Command::new(program);
+    command.args(args);
+    let code = match workbook::run_with_database_url(command, url).await {
+        Ok(workbook::ChildExit::Code(code)) => {
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
+        Ok(workbook::ChildExit::Signal) => {
+            eprintln!("with-database: `{shown}` was killed by a signal");
+            ExitCode::from(1)
+        }
         Err(e) => {
-            eprintln!("with-database: cannot run `{shown}`: {e}");
+            eprintln!("with-database: {e:#}");
             ExitCode::from(127)
         }
     };
