@@ -16,6 +16,7 @@
 //!
 //! The book's chapter "Getting a server" explains each way and what it costs.
 
+mod cluster;
 mod database;
 #[cfg(feature = "docker")]
 mod docker;
@@ -27,6 +28,7 @@ mod redact;
 mod server;
 #[cfg(feature = "testing")]
 mod testing;
+mod topology;
 
 pub use database::{
     Database, connect, create_database, lesson_database, migrate, server_version,
@@ -43,6 +45,7 @@ pub use testing::{
     FreshDatabase, TestDatabase, fresh_database, keep_databases_of_this_test,
     sweep_leftovers,
 };
+pub use topology::{Node, Shape, Topology};
 
 /// The database a lesson uses when the URL names none, as in the article.
 pub const DEFAULT_DATABASE: &str = "sales";
