@@ -12,5 +12,6 @@ mod lesson_3;
 mod lesson_4;
 mod lesson_5;
 mod lesson_6;
+mod lesson_9;
 mod python;
 mod troubleshooting;
