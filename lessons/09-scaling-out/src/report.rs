@@ -212,7 +212,10 @@ pub struct FailoverReport {
     pub acknowledged: usize,
     /// Writes refused (an error or no answer within 2 s).
     pub refused: usize,
-    /// The longest time without any acknowledged write.
+    /// Writes acknowledged while the replicas were cut off, before the kill.
+    pub acknowledged_during_cut: usize,
+    /// How long no write was acknowledged: from the last before the kill to the first
+    /// after it.
     pub longest_gap: Duration,
     /// Acknowledged writes missing on the new primary.
     pub lost: usize,
@@ -234,12 +237,21 @@ impl FailoverReport {
         let present: BTreeSet<i64> = present.iter().copied().collect();
         let acked: BTreeSet<i64> =
             attempts.iter().filter(|a| a.ok).map(|a| a.id).collect();
-        let mut longest_gap = Duration::ZERO;
-        let mut last = Duration::ZERO;
-        for a in attempts.iter().filter(|a| a.ok) {
-            longest_gap = longest_gap.max(a.at.saturating_sub(last));
-            last = a.at;
-        }
+        // From the last write acknowledged before the kill to the first after it (or to
+        // the end, when none came).
+        let ok_before = attempts
+            .iter()
+            .filter(|a| a.ok && a.at <= killed_at)
+            .map(|a| a.at);
+        let last_before = ok_before.max().unwrap_or_default();
+        let end = attempts.iter().map(|a| a.at).max().unwrap_or_default();
+        let first_after = attempts
+            .iter()
+            .filter(|a| a.ok && a.at > killed_at)
+            .map(|a| a.at)
+            .min()
+            .unwrap_or(end);
+        let longest_gap = first_after.saturating_sub(last_before);
         FailoverReport {
             semi_sync,
             from_to,
@@ -248,6 +260,10 @@ impl FailoverReport {
             promoted_at,
             acknowledged: acked.len(),
             refused: attempts.iter().filter(|a| !a.ok).count(),
+            acknowledged_during_cut: attempts
+                .iter()
+                .filter(|a| a.ok && a.at > cut_at && a.at <= killed_at)
+                .count(),
             longest_gap,
             lost: acked.difference(&present).count(),
             unacknowledged_present: present.difference(&acked).count(),
@@ -266,7 +282,7 @@ impl fmt::Display for FailoverReport {
         writeln!(f, "{} -> {}, {how}:", self.from_to.0, self.from_to.1)?;
         writeln!(
             f,
-            "  replicas cut off at {}, primary killed at {}, new primary in the pool at {}",
+            "  replicas cut off at {}, primary dead at {}, new primary in the pool at {}",
             ms(self.cut_at),
             ms(self.killed_at),
             ms(self.promoted_at)
@@ -281,6 +297,11 @@ impl fmt::Display for FailoverReport {
             f,
             "  writes acknowledged: {}, refused or timed out: {}",
             self.acknowledged, self.refused
+        )?;
+        writeln!(
+            f,
+            "  acknowledged while the replicas were cut off: {}",
+            self.acknowledged_during_cut
         )?;
         write!(
             f,

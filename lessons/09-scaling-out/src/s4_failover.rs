@@ -214,8 +214,9 @@ async fn writer(
             .bind(id)
             .bind(who)
             .execute(&pool);
+        // A dead server can also mean no answer at all: give up on a write after 500 ms.
         let ok = matches!(
-            tokio::time::timeout(Duration::from_secs(2), insert).await,
+            tokio::time::timeout(Duration::from_millis(500), insert).await,
             Ok(Ok(_))
         );
         attempts.push(Attempt {
@@ -342,15 +343,15 @@ async fn one_failover(
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let cut_at = since.elapsed();
     cut(ctx.flavor, replicas).await?;
+    let cut_at = since.elapsed();
     tokio::time::sleep(Duration::from_millis(ctx.sizes.cut_ms)).await;
-    let killed_at = since.elapsed();
     let kill = primary.kill.clone();
     tokio::task::spawn_blocking(move || kill()).await??;
+    let killed_at = since.elapsed();
     let best = fail_over(ctx.flavor, replicas, &writes).await?;
     let promoted_at = since.elapsed();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     stop.store(true, Ordering::Relaxed);
     let mut attempts = Vec::new();
     for task in tasks {

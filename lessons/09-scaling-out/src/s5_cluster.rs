@@ -21,9 +21,18 @@ pub fn error_number(err: &sqlx::Error) -> Option<u16> {
 
 /// True for errors after which running the whole transaction again can succeed:
 /// deadlock (1213, also Galera's certification conflict), lock-wait timeout (1205), and
-/// Group Replication's certification conflict (3101).
+/// Group Replication's certification conflict (3101, or 1180 wrapping a deadlock).
 pub fn is_retryable(err: &sqlx::Error) -> bool {
-    matches!(error_number(err), Some(1213 | 1205 | 3101))
+    match error_number(err) {
+        Some(1213 | 1205 | 3101) => true,
+        // NOTE: MySQL 9.7 reports a certification conflict at COMMIT as 1180 "Got error
+        // 149 - 'Lock deadlock; Retry transaction' during COMMIT"; other 1180s are not
+        // conflicts (Galera without quorum says 1180 too).
+        Some(1180) => err
+            .as_database_error()
+            .is_some_and(|e| e.message().contains(" 149 ")),
+        _ => false,
+    }
 }
 // ANCHOR_END: is_retryable
 
