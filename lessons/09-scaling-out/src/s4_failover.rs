@@ -123,42 +123,33 @@ pub async fn promote(replica: &mut MySqlConnection, flavor: Flavor) -> Result<()
 // ANCHOR_END: promote
 
 // ANCHOR: follow
-/// Makes a replica copy `host:port` instead, from where its GTIDs say it is.
+/// Makes a replica copy `host:port` instead, from where its GTIDs say it is. The address
+/// comes from the application's configuration, never from a user.
 pub async fn follow(
     replica: &mut MySqlConnection,
     flavor: Flavor,
-    host: &str,
-    port: u16,
+    (host, port): (&str, u16),
 ) -> Result<()> {
-    if !host
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || ".-_:".contains(c))
-    {
-        bail!("{host:?} is not a host name");
-    }
-    let (stop, change, start) = match flavor {
-        Flavor::MariaDb => (
-            "STOP SLAVE",
-            format!(
-                "CHANGE MASTER TO MASTER_HOST = '{host}', MASTER_PORT = {port}, \
+    let host_name = |c: char| c.is_ascii_alphanumeric() || ".-_".contains(c);
+    anyhow::ensure!(host.chars().all(host_name), "{host:?} is not a host name");
+    let change = match flavor {
+        Flavor::MariaDb => format!(
+            "CHANGE MASTER TO MASTER_HOST = '{host}', MASTER_PORT = {port}, \
              MASTER_USE_GTID = slave_pos"
-            ),
-            "START SLAVE",
         ),
-        Flavor::MySql => (
-            "STOP REPLICA",
-            format!(
-                "CHANGE REPLICATION SOURCE TO SOURCE_HOST = '{host}', SOURCE_PORT = {port}, \
-             SOURCE_AUTO_POSITION = 1"
-            ),
-            "START REPLICA",
+        Flavor::MySql => format!(
+            "CHANGE REPLICATION SOURCE TO SOURCE_HOST = '{host}', \
+             SOURCE_PORT = {port}, SOURCE_AUTO_POSITION = 1"
         ),
     };
-    sqlx::raw_sql(stop).execute(&mut *replica).await?;
+    // MariaDB 10.5 and later understand STOP REPLICA and START REPLICA too.
+    sqlx::raw_sql("STOP REPLICA").execute(&mut *replica).await?;
     sqlx::raw_sql(AssertSqlSafe(change))
         .execute(&mut *replica)
         .await?;
-    sqlx::raw_sql(start).execute(&mut *replica).await?;
+    sqlx::raw_sql("START REPLICA")
+        .execute(&mut *replica)
+        .await?;
     Ok(())
 }
 // ANCHOR_END: follow
@@ -185,7 +176,7 @@ pub async fn fail_over(
     promote(&mut conns[best], flavor).await?;
     let (host, port) = &replicas[best].peer;
     for (i, conn) in conns.iter_mut().enumerate().filter(|(i, _)| *i != best) {
-        follow(conn, flavor, host, *port)
+        follow(conn, flavor, (host, *port))
             .await
             .with_context(|| replicas[i].name.clone())?;
     }
@@ -197,8 +188,8 @@ pub async fn fail_over(
 // ANCHOR_END: fail_over
 
 // ANCHOR: writer
-/// One writer: inserts orders with ids taken from `next_id` until `stop`, each through
-/// the pool the write pool points at now, and records how each attempt ended.
+/// One writer: inserts orders with ids from `next_id` until `stop`, each through the
+/// pool the write pool points at now, and records how each attempt ended.
 async fn writer(
     writes: WritePool,
     who: u32,
@@ -214,16 +205,11 @@ async fn writer(
             .bind(id)
             .bind(who)
             .execute(&pool);
-        // A dead server can also mean no answer at all: give up on a write after 500 ms.
-        let ok = matches!(
-            tokio::time::timeout(Duration::from_millis(500), insert).await,
-            Ok(Ok(_))
-        );
-        attempts.push(Attempt {
-            at: since.elapsed(),
-            id,
-            ok,
-        });
+        // A dead server may not answer at all: give up on a write after 500 ms.
+        let limit = Duration::from_millis(500);
+        let ok = matches!(tokio::time::timeout(limit, insert).await, Ok(Ok(_)));
+        let at = since.elapsed();
+        attempts.push(Attempt { at, id, ok });
         if !ok {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -36,13 +36,13 @@ pub fn is_retryable(err: &sqlx::Error) -> bool {
 }
 // ANCHOR_END: is_retryable
 
-// ANCHOR: with_retry
 /// What the body of a retried transaction returns: a future that borrows it.
 pub type TxFuture<'t, T> = BoxFuture<'t, Result<T, sqlx::Error>>;
 
+// ANCHOR: with_retry
 /// Runs `body` in a transaction and commits it; when the body *or the COMMIT* fails
-/// with a retryable error, runs it all again, up to `attempts` times. Returns the value
-/// and how many attempts failed.
+/// with a retryable error, runs it all again, up to `attempts` times in all. `TxFuture`
+/// is lesson 5's: `BoxFuture<'t, Result<T, sqlx::Error>>`.
 pub async fn with_retry<T, F>(
     pool: &MySqlPool,
     attempts: u32,
@@ -55,12 +55,12 @@ where
     loop {
         let mut tx = pool.begin().await?;
         let outcome = match body(&mut tx).await {
-            // On a cluster the conflict shows at COMMIT: the commit is inside the retry.
+            // On a cluster the conflict shows at COMMIT: it is inside the retry.
             Ok(value) => tx.commit().await.map(|()| value),
             Err(e) => Err(e),
         };
         match outcome {
-            Ok(value) => return Ok((value, failed)),
+            Ok(value) => return Ok((value, failed)), // and the attempts that failed
             Err(e) if is_retryable(&e) && failed + 1 < attempts => {
                 failed += 1;
                 let pause = rand::random_range(0..=(5u64 << failed.min(5)));
