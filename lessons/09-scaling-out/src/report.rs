@@ -221,7 +221,10 @@ pub struct FailoverReport {
     pub lost: usize,
     /// Rows on the new primary whose write was not acknowledged.
     pub unacknowledged_present: usize,
-    /// Every attempt, for the chart.
+    /// Writes acknowledged in each 50 ms since the writers started (what the chart draws).
+    pub acknowledged_per_50ms: Vec<u32>,
+    /// Every attempt (left out of the JSON, which keeps the counts above).
+    #[serde(skip)]
     pub attempts: Vec<Attempt>,
 }
 
@@ -252,6 +255,10 @@ impl FailoverReport {
             .min()
             .unwrap_or(end);
         let longest_gap = first_after.saturating_sub(last_before);
+        let mut acknowledged_per_50ms = vec![0u32; end.as_millis() as usize / 50 + 1];
+        for a in attempts.iter().filter(|a| a.ok) {
+            acknowledged_per_50ms[a.at.as_millis() as usize / 50] += 1;
+        }
         FailoverReport {
             semi_sync,
             from_to,
@@ -266,6 +273,7 @@ impl FailoverReport {
                 .count(),
             longest_gap,
             lost: acked.difference(&present).count(),
+            acknowledged_per_50ms,
             unacknowledged_present: present.difference(&acked).count(),
             attempts,
         }
@@ -492,16 +500,8 @@ fn draw(path: &Path, results: &Results<'_>) -> Result<()> {
 
     let panels = bottom.split_evenly((1, results.failovers.len().max(1)));
     for (panel, failover) in panels.iter().zip(results.failovers) {
-        let end = failover
-            .attempts
-            .last()
-            .map_or(1.0, |a| a.at.as_secs_f64() * 1e3)
-            + 50.0;
-        let buckets = (end / 50.0).ceil() as usize + 1;
-        let mut acked = vec![0u32; buckets];
-        for a in failover.attempts.iter().filter(|a| a.ok) {
-            acked[(a.at.as_secs_f64() * 1e3 / 50.0) as usize] += 1;
-        }
+        let acked = &failover.acknowledged_per_50ms;
+        let end = acked.len() as f64 * 50.0;
         let most = f64::from(acked.iter().copied().max().unwrap_or(1)) * 1.2 + 1.0;
         let title = format!(
             "{} -> {}, {}: {} lost",

@@ -34,6 +34,15 @@ pub fn controls(topology: &Arc<Topology>) -> Vec<NodeControl> {
         .collect()
 }
 
+/// What the steps run against: `topology`'s nodes, and the sizes.
+pub fn context(topology: &Arc<Topology>, sizes: &crate::Sizes) -> crate::Ctx {
+    crate::Ctx {
+        flavor: flavor(topology),
+        nodes: controls(topology),
+        sizes: sizes.clone(),
+    }
+}
+
 /// Starts `start`'s topology, says what it is on stderr, and creates the lesson's tables.
 pub async fn start<F, Fut>(start: F) -> Result<(Arc<Topology>, String)>
 where
@@ -51,4 +60,24 @@ where
         topology.describe()
     );
     Ok((topology, version))
+}
+
+/// Writes the JSON and the chart where `--results` says (by default `results/` beside the
+/// lesson), unless `--no-results`; says where on stderr.
+pub fn write_results(
+    sizes: &crate::Sizes,
+    flavor: Flavor,
+    results: &crate::report::Results<'_>,
+) -> Result<()> {
+    if sizes.no_results {
+        return Ok(());
+    }
+    let dir = sizes
+        .results
+        .clone()
+        .unwrap_or_else(crate::default_results_dir);
+    for path in crate::report::write_results(&dir, flavor, results)? {
+        eprintln!("lesson-9: wrote {}", path.display());
+    }
+    Ok(())
 }
