@@ -17,6 +17,7 @@
 //! The book's chapter "Getting a server" explains each way and what it costs.
 
 mod child;
+mod cluster;
 mod database;
 #[cfg(feature = "docker")]
 mod docker;
@@ -28,6 +29,7 @@ mod redact;
 mod server;
 #[cfg(feature = "testing")]
 mod testing;
+mod topology;
 
 #[cfg(feature = "testing")]
 pub use child::rerun_with_a_database;
@@ -47,6 +49,7 @@ pub use testing::{
     FreshDatabase, TestDatabase, fresh_database, keep_databases_of_this_test,
     sweep_leftovers,
 };
+pub use topology::{Node, Shape, Topology};
 
 /// The database a lesson uses when the URL names none, as in the article.
 pub const DEFAULT_DATABASE: &str = "sales";

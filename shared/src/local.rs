@@ -89,6 +89,7 @@ pub struct LocalServer {
     child: Mutex<Option<Child>>,
     reaper: Mutex<Option<Reaper>>,
     startup: Duration,
+    options: Vec<String>,
 }
 
 impl std::fmt::Debug for LocalServer {
@@ -107,6 +108,13 @@ impl LocalServer {
     /// This blocks for as long as the server takes to start (about 1.5 s for MariaDB,
     /// several seconds for MySQL 8); call it from `spawn_blocking` in async code.
     pub fn start(binary: &Path) -> Result<LocalServer> {
+        LocalServer::start_with(binary, &[])
+    }
+
+    /// Like [`LocalServer::start`], with more server options (`--server-id=2`,
+    /// `--log-bin=binlog`, ...) after the workbook's own, so that they win. A restart
+    /// keeps them.
+    pub fn start_with(binary: &Path, options: &[String]) -> Result<LocalServer> {
         let started = Instant::now();
         let version_text = Command::new(binary)
             .arg("--version")
@@ -165,8 +173,16 @@ rm -rf "$dir""#,
             child: Mutex::new(None),
             reaper: Mutex::new(Some(reaper)),
             startup: Duration::ZERO,
+            options: options.to_vec(),
         };
         server.initialise()?;
+        if server
+            .options
+            .iter()
+            .any(|o| o == "--wsrep-sst-method=rsync")
+        {
+            server.open_for_rsync();
+        }
         // A port found free can be taken before the server binds it: try a few.
         let mut last_error = None;
         for _ in 0..3 {
@@ -237,16 +253,39 @@ rm -rf "$dir""#,
         Ok(())
     }
 
+    /// NOTE: Galera's rsync state transfer runs an rsync daemon that, started by root,
+    /// writes as `nobody`: the directories above the joiner's data directory must be open
+    /// to it, and the data directory its own (it cannot replace root's files in it).
+    fn open_for_rsync(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o755));
+        let data = self.data_dir();
+        let _ = Command::new("chmod")
+            .arg("-R")
+            .arg("a+rwX")
+            .arg(&data)
+            .status();
+        if running_as_root() {
+            let _ = Command::new("chown")
+                .arg("-R")
+                .arg("nobody")
+                .arg(&data)
+                .status();
+        }
+    }
+
     fn launch(&self) -> Result<()> {
         use std::os::unix::process::CommandExt;
         let error_log = self.dir.join("error.log");
         let _ = fs::remove_file(&error_log);
         // Every start makes sure root may log in over TCP from 127.0.0.1 without a
-        // password.
+        // password; kept out of the binary log, so that a replica's restart writes no
+        // transaction of its own.
         let init = self.dir.join("init.sql");
         fs::write(
             &init,
-            "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';\n\
+            "SET SQL_LOG_BIN = 0;\n\
+             CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';\n\
              GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;\n",
         )?;
         let mut cmd = Command::new(&self.binary);
@@ -277,6 +316,7 @@ rm -rf "$dir""#,
         if running_as_root() {
             cmd.arg("--user=root");
         }
+        cmd.args(&self.options);
         let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -391,6 +431,7 @@ rm -rf "$dir""#,
             let _ = Command::new("kill")
                 .arg("-TERM")
                 .arg(child.id().to_string())
+                .stderr(Stdio::null())
                 .status();
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {

@@ -14,5 +14,6 @@ mod lesson_5;
 mod lesson_6;
 mod lesson_7;
 mod lesson_8;
+mod lesson_9;
 mod python;
 mod troubleshooting;
