@@ -1,7 +1,6 @@
 //! Running another program with `DATABASE_URL` set: `with-database`, `python-lesson`, and
 //! lesson 7's test binary, which runs itself again once it has a server.
 
-use std::ffi::OsString;
 use std::process::Command;
 
 use anyhow::{Context, Result};
@@ -63,7 +62,7 @@ pub fn rerun_with_a_database(prefix: &str) -> Option<i32> {
     let has_url = std::env::var_os("DATABASE_URL").is_some_and(|u| !u.is_empty());
     let mut args = std::env::args_os();
     let _program = args.next();
-    let args: Vec<OsString> = args.collect();
+    let args: Vec<std::ffi::OsString> = args.collect();
     if has_url || args.iter().any(|a| a == "--list") {
         return None;
     }
@@ -86,7 +85,7 @@ pub fn rerun_with_a_database(prefix: &str) -> Option<i32> {
 }
 
 #[cfg(feature = "testing")]
-async fn rerun(prefix: &str, args: Vec<OsString>) -> Result<i32> {
+async fn rerun(prefix: &str, args: Vec<std::ffi::OsString>) -> Result<i32> {
     let exe = std::env::current_exe().context("cannot find this test binary's path")?;
     let server = crate::server().await?;
     let db = crate::fresh_database(prefix).await?;

@@ -58,7 +58,7 @@ pub async fn start_mysql(host_port: u16) -> Result<Server> {
         0 => request.start().await,
         port => request.with_mapped_port(port, 3306.tcp()).start().await,
     }
-    .context("cannot start MySQL in Docker (is a Docker daemon running?)")?;
+    .context("cannot start MySQL in Docker (does a daemon run, with the image?)")?;
     let watchdog = Watchdog::spawn(container.id())?;
     let host = match container.get_host().await?.to_string() {
         h if h == "localhost" => "127.0.0.1".to_owned(), // not ::1
