@@ -97,14 +97,18 @@ pub(crate) fn start_local_galera(binary: &Path, count: usize) -> Result<Topology
     Ok(topology)
 }
 
-/// The Group Replication options of node `i` of `count`, on the Docker network `tag`.
-pub(crate) fn group_replication_options(
-    tag: &str,
-    i: usize,
-    count: usize,
-) -> Vec<String> {
-    let seeds = (1..=count)
-        .map(|n| format!("{tag}-node{n}:33061"))
+/// The Group Replication options of node `i` (from 1), the nodes being at `addresses`
+/// on the private network.
+pub(crate) fn group_replication_options(addresses: &[String], i: usize) -> Vec<String> {
+    // NOTE: the members know each other by IP address, not by container name. XCom, the
+    // group communication engine, runs in one thread, and resolves a member's name each
+    // time it tries to reach it again; Docker's DNS answers for a stopped container's
+    // name only once the upstream servers time out (20 s here), so with names one killed
+    // node froze the whole group: no commit, and no failure detected, for as long as it
+    // stayed down.
+    let seeds = addresses
+        .iter()
+        .map(|a| format!("{a}:33061"))
         .collect::<Vec<_>>()
         .join(",");
     // Any fixed UUID names the group; this one is the workbook's.
@@ -115,12 +119,17 @@ pub(crate) fn group_replication_options(
         "--plugin-load-add=group_replication.so".to_owned(),
         format!("--group-replication-group-name={group}"),
         "--group-replication-start-on-boot=OFF".to_owned(),
-        format!("--group-replication-local-address={tag}-node{i}:33061"),
+        format!(
+            "--group-replication-local-address={}:33061",
+            addresses[i - 1]
+        ),
         format!("--group-replication-group-seeds={seeds}"),
         "--group-replication-single-primary-mode=OFF".to_owned(),
         "--group-replication-enforce-update-everywhere-checks=ON".to_owned(),
-        // A member that cannot reach a majority gives up after 5 s instead of waiting
-        // for ever, and then refuses writes.
+        // NOTE: a member is suspected after 5 s of silence (fixed); with an expel timeout
+        // of 0 it is expelled at once then. A member left in a minority blocks its writes
+        // for the unreachable-majority timeout (5 s here; by default for ever), then
+        // leaves the group, rolls back what waited, and turns super_read_only on.
         "--group-replication-unreachable-majority-timeout=5".to_owned(),
         "--group-replication-member-expel-timeout=0".to_owned(),
         "--group-replication-recovery-get-public-key=ON".to_owned(),

@@ -156,7 +156,7 @@ pids() {
   done
 }
 running() { for pid in $(pids); do alive "$pid" && return 0; done; return 1; }
-for pid in $(pids); do kill -TERM "$pid" 2>/dev/null; done
+for pid in $(pids); do kill -CONT "$pid" 2>/dev/null; kill -TERM "$pid" 2>/dev/null; done
 i=0; while running && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
 for pid in $(pids); do alive "$pid" && kill -KILL "$pid" 2>/dev/null; done
 rm -rf "$dir""#,
@@ -413,6 +413,31 @@ rm -rf "$dir""#,
         }
     }
 
+    /// Pauses the server (`SIGSTOP`): it answers nothing until [`LocalServer::resume`],
+    /// though the kernel still accepts connections and data for it.
+    pub fn pause(&self) -> Result<()> {
+        self.signal("-STOP")
+    }
+
+    /// Lets a paused server run on (`SIGCONT`).
+    pub fn resume(&self) -> Result<()> {
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, signal: &str) -> Result<()> {
+        let pid = self.pid().context("the server does not run")?;
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(pid.to_string())
+            .stderr(Stdio::null())
+            .status()
+            .context("cannot run kill")?;
+        if !status.success() {
+            bail!("kill {signal} {pid} failed");
+        }
+        Ok(())
+    }
+
     /// Starts the server again on the same port and data directory, after
     /// [`LocalServer::kill`].
     pub fn restart(&self) -> Result<()> {
@@ -428,11 +453,14 @@ rm -rf "$dir""#,
 
     fn shut_down(&self) {
         if let Some(mut child) = self.child.lock().expect("child lock").take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .stderr(Stdio::null())
-                .status();
+            // A paused server must run to hear SIGTERM.
+            for signal in ["-CONT", "-TERM"] {
+                let _ = Command::new("kill")
+                    .arg(signal)
+                    .arg(child.id().to_string())
+                    .stderr(Stdio::null())
+                    .status();
+            }
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {

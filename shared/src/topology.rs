@@ -2,10 +2,12 @@
 //!
 //! The nodes follow the workbook's server choice (`WORKBOOK_SERVER`): in the Docker run,
 //! each node is a container of the workbook's MySQL image on a private Docker network,
-//! with an address of its own there; in the local run, and wherever Docker does not
+//! with a fixed address of its own there; in the local run, and wherever Docker does not
 //! answer, each node is a local `mariadbd` or `mysqld` process on a loopback port of its
-//! own. Either way, every node is removed when the [`Topology`] is dropped, and also when
-//! the program ends in any other way, Ctrl-C included (see the `reaper` module).
+//! own. A node can be killed ([`Node::kill`]) and cut off ([`Node::disconnect`]: a real
+//! cut of its network link in the Docker run, a paused process in the local one).
+//! Either way, every node is removed when the [`Topology`] is dropped, and also when the
+//! program ends in any other way, Ctrl-C included (see the `reaper` module).
 //!
 //! Node settings stay small (a 32 MB buffer pool, no performance schema), so that three
 //! nodes and a lesson fit a two-core machine.
@@ -82,7 +84,7 @@ pub struct Node {
 
 enum Backend {
     Local(LocalServer),
-    Docker { container: String },
+    Docker { container: String, network: String },
 }
 
 impl std::fmt::Debug for Node {
@@ -129,9 +131,44 @@ impl Node {
                 local.kill();
                 Ok(())
             }
-            Backend::Docker { container } => docker(&["kill", container])
+            Backend::Docker { container, .. } => docker(&["kill", container])
                 .map(drop)
                 .with_context(|| format!("cannot kill {} ({container})", self.name)),
+        }
+    }
+
+    /// Cuts the node off: in the Docker run, `docker network disconnect` takes it off the
+    /// private network, so that nothing reaches it and nothing leaves it (this program's
+    /// connections through the published port included) and its peers get no reset,
+    /// only silence; in the local run, where all nodes share the loopback interface, the
+    /// process is paused (`SIGSTOP`), which its peers also meet as silence (see
+    /// [`Topology::cuts_for_real`]). Blocks.
+    pub fn disconnect(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Local(local) => local.pause(),
+            Backend::Docker { container, network } => {
+                docker(&["network", "disconnect", network, container])
+                    .map(drop)
+                    .with_context(|| format!("cannot cut {} off", self.name))
+            }
+        }
+    }
+
+    /// Undoes [`Node::disconnect`]: the node is back on the network at the same address
+    /// (or the process runs on). Blocks.
+    pub fn reconnect(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Local(local) => local.resume(),
+            Backend::Docker { container, network } => docker(&[
+                "network",
+                "connect",
+                "--ip",
+                &self.peer.0,
+                network,
+                container,
+            ])
+            .map(drop)
+            .with_context(|| format!("cannot connect {} again", self.name)),
         }
     }
 
@@ -140,7 +177,7 @@ impl Node {
     pub fn restart(&self) -> Result<()> {
         match &self.backend {
             Backend::Local(local) => local.restart(),
-            Backend::Docker { container } => {
+            Backend::Docker { container, .. } => {
                 docker(&["start", container])?;
                 wait_until_ready(&self.url, Instant::now() + START_TIMEOUT)
             }
@@ -216,6 +253,15 @@ impl Topology {
     /// The nodes started as replicas.
     pub fn replicas(&self) -> &[Node] {
         &self.nodes[1..]
+    }
+
+    /// True when [`Node::disconnect`] cuts a real network link (the Docker run); false
+    /// when it pauses a local process, which only looks like a cut from its peers: the
+    /// kernel still takes in what they send, and hands it over on [`Node::reconnect`].
+    pub fn cuts_for_real(&self) -> bool {
+        self.nodes
+            .iter()
+            .all(|n| matches!(n.backend, Backend::Docker { .. }))
     }
 
     /// How long starting and joining every node took.
@@ -472,15 +518,9 @@ docker network rm "$1" >/dev/null 2>&1"#,
         &[&tag],
     )
     .context("cannot start the cleanup watchdog (sh)")?;
-    docker(&[
-        "network",
-        "create",
-        "--label",
-        &format!("workbook.topology={tag}"),
-        &tag,
-    ])?;
+    let addresses = create_network(&tag, count)?;
     let mut nodes = Vec::new();
-    for i in 1..=count {
+    for (i, address) in (1..=count).zip(&addresses) {
         let server_id = i as u32;
         let name = format!("node{i}");
         let host_port = free_port()?.to_string();
@@ -493,6 +533,8 @@ docker network rm "$1" >/dev/null 2>&1"#,
             &name,
             "--network",
             &tag,
+            "--ip",
+            address,
             "--label",
             &format!("workbook.topology={tag}"),
             "-p",
@@ -508,28 +550,25 @@ docker network rm "$1" >/dev/null 2>&1"#,
             args.push("--mysqlx=OFF".to_owned());
         }
         if shape == Shape::Cluster {
-            args.extend(crate::cluster::group_replication_options(&tag, i, count));
+            args.extend(crate::cluster::group_replication_options(&addresses, i));
         }
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let container = docker(&refs)?;
-        let address = docker(&[
-            "inspect",
-            "-f",
-            "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-            &container,
-        ])?;
         nodes.push(Node {
             name,
             url: format!("mysql://root@127.0.0.1:{host_port}"),
-            peer: (address, 3306),
+            peer: (address.clone(), 3306),
             server_id,
-            backend: Backend::Docker { container },
+            backend: Backend::Docker {
+                container,
+                network: tag.clone(),
+            },
         });
     }
     let deadline = Instant::now() + START_TIMEOUT;
     for node in &nodes {
         wait_until_ready(&node.url, deadline).with_context(|| {
-            let Backend::Docker { container } = &node.backend else {
+            let Backend::Docker { container, .. } = &node.backend else {
                 return String::new();
             };
             let logs = Command::new("docker")
@@ -552,6 +591,40 @@ docker network rm "$1" >/dev/null 2>&1"#,
         crate::cluster::bootstrap_group_replication(&mut topology)?;
     }
     Ok(topology)
+}
+
+/// Creates the private network `tag` and returns `count` fixed addresses on it.
+///
+/// Docker picks a free subnet for a new network, but lets containers choose their address
+/// only on a subnet given by the user, and a node that is disconnected and connected again
+/// must come back at the same address (its peers and replicas know it by that). So the
+/// network is made once to learn a free subnet, and made again with it.
+fn create_network(tag: &str, count: usize) -> Result<Vec<String>> {
+    let label = format!("workbook.topology={tag}");
+    docker(&["network", "create", "--label", &label, tag])?;
+    let subnet = docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+        tag,
+    ]);
+    docker(&["network", "rm", tag])?;
+    let subnet = subnet?;
+    let base: Ipv4Addr = subnet
+        .split('/')
+        .next()
+        .and_then(|a| a.parse().ok())
+        .with_context(|| {
+            format!("Docker gave the network {tag} the subnet {subnet:?}")
+        })?;
+    docker(&[
+        "network", "create", "--label", &label, "--subnet", &subnet, tag,
+    ])?;
+    // .1 is the gateway; the nodes take .11, .12, ...
+    Ok((1..=count)
+        .map(|i| Ipv4Addr::from(u32::from(base) + 10 + i as u32).to_string())
+        .collect())
 }
 
 /// Waits until the server at `url` greets and accepts a root login.

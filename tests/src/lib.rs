@@ -360,7 +360,8 @@ pub fn server_kind() -> ServerKind {
     })
 }
 
-fn blessing() -> bool {
+/// True when this run writes the captures anew (`WORKBOOK_BLESS=1`, as `just bless` sets).
+pub fn blessing() -> bool {
     std::env::var("WORKBOOK_BLESS").is_ok_and(|v| v == "1")
 }
 

@@ -65,6 +65,11 @@ pub struct NodeControl {
     pub peer: (String, u16),
     /// Kills the node at once, as a crash would. Blocks.
     pub kill: NodeAction,
+    /// Cuts the node off the network (in the local run: pauses it, see [`Ctx::real_cuts`]).
+    /// Blocks.
+    pub cut: NodeAction,
+    /// Undoes `cut`: the node is back, at the same address. Blocks.
+    pub reconnect: NodeAction,
 }
 
 impl std::fmt::Debug for NodeControl {
@@ -138,6 +143,9 @@ pub struct Ctx {
     pub nodes: Vec<NodeControl>,
     /// How much work each step does.
     pub sizes: Sizes,
+    /// True when a node's `cut` takes it off a real network (the Docker run); false when
+    /// it pauses a local process (the local run).
+    pub real_cuts: bool,
 }
 
 impl Ctx {

@@ -14,7 +14,11 @@ async fn main() -> Result<()> {
     // Any message that quotes a URL shows it without its password.
     let redact =
         |e: anyhow::Error| anyhow::anyhow!(workbook::redact_text(&format!("{e:#}")));
-    steps(sizes).await.map_err(redact)
+    // Ctrl-C drops the steps and the servers they hold (a watchdog removes them anyway).
+    tokio::select! {
+        outcome = steps(sizes) => outcome.map_err(redact),
+        _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted; the servers are removed"),
+    }
 }
 
 async fn steps(sizes: Sizes) -> Result<()> {

@@ -335,8 +335,10 @@ pub struct ConflictRow {
 /// Step 5: what losing nodes did to a write.
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeLoss {
-    /// Nodes killed so far.
+    /// Nodes lost so far.
     pub nodes_lost: usize,
+    /// What happened to the last one: `node3 killed`, `node2 cut off`, `node2 paused`.
+    pub what: String,
     /// How long until the outcome.
     pub took: Duration,
     /// The write's outcome on node1.
@@ -406,7 +408,8 @@ impl fmt::Display for ClusterReport {
             };
             write!(
                 f,
-                "\n  {} of 3 nodes killed: {what}, after {}",
+                "\n  {} ({} of 3 nodes lost): {what}, after {}",
+                loss.what,
                 loss.nodes_lost,
                 ms(loss.took)
             )?;

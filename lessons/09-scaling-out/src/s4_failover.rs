@@ -286,9 +286,15 @@ async fn semi_sync(
     Ok(())
 }
 
-/// Cuts the replicas off the primary: their IO threads stop, as when the link drops.
-async fn cut(flavor: Flavor, replicas: &[NodeControl]) -> Result<()> {
-    let sql = match flavor {
+/// Cuts the replicas off the primary. In the Docker run they leave the network (so this
+/// program cannot reach them either, until [`heal`]); in the local run, where every node
+/// shares the loopback interface, their IO threads stop, which is what a cut link does to
+/// them.
+async fn cut(ctx: &Ctx, replicas: &[NodeControl]) -> Result<()> {
+    if ctx.real_cuts {
+        return run_on_each(replicas, |n| n.cut.clone()).await;
+    }
+    let sql = match ctx.flavor {
         Flavor::MariaDb => "STOP SLAVE IO_THREAD",
         Flavor::MySql => "STOP REPLICA IO_THREAD",
     };
@@ -296,6 +302,27 @@ async fn cut(flavor: Flavor, replicas: &[NodeControl]) -> Result<()> {
         let mut r = MySqlConnection::connect(&node.url).await?;
         sqlx::raw_sql(sql).execute(&mut r).await?;
         r.close().await.ok();
+    }
+    Ok(())
+}
+
+/// Brings the cut-off replicas back on the network (the Docker run; in the local run the
+/// failover's `follow` starts their IO threads again).
+async fn heal(ctx: &Ctx, replicas: &[NodeControl]) -> Result<()> {
+    if ctx.real_cuts {
+        run_on_each(replicas, |n| n.reconnect.clone()).await?;
+    }
+    Ok(())
+}
+
+/// Runs a blocking action of each node's, one node after the other.
+async fn run_on_each(
+    nodes: &[NodeControl],
+    action: impl Fn(&NodeControl) -> crate::NodeAction,
+) -> Result<()> {
+    for node in nodes {
+        let act = action(node);
+        tokio::task::spawn_blocking(move || act()).await??;
     }
     Ok(())
 }
@@ -329,12 +356,13 @@ async fn one_failover(
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    cut(ctx.flavor, replicas).await?;
+    cut(ctx, replicas).await?;
     let cut_at = since.elapsed();
     tokio::time::sleep(Duration::from_millis(ctx.sizes.cut_ms)).await;
     let kill = primary.kill.clone();
     tokio::task::spawn_blocking(move || kill()).await??;
     let killed_at = since.elapsed();
+    heal(ctx, replicas).await?;
     let best = fail_over(ctx.flavor, replicas, &writes).await?;
     let promoted_at = since.elapsed();
     tokio::time::sleep(Duration::from_millis(1000)).await;

@@ -1,6 +1,7 @@
 //! Step 5: a multi-writer cluster (Galera on MariaDB, Group Replication on MySQL).
 //! Writes to the same rows through two nodes fail at COMMIT, and are retried whole;
-//! losing one node of three keeps writes going; losing two gives an error, not a hang.
+//! losing one node of three keeps writes going; losing two (one killed, one cut off)
+//! gives an error, not a hang.
 
 use std::time::{Duration, Instant};
 
@@ -158,8 +159,8 @@ async fn first_commit(pool: &MySqlPool) -> (Duration, Result<(), String>) {
     }
 }
 
-/// Step 5: conflicts and retries against the number of writers, then one node lost,
-/// then two.
+/// Step 5: conflicts and retries against the number of writers, then one node killed,
+/// then a second one cut off.
 pub async fn run(ctx: &Ctx) -> Result<ClusterReport> {
     let mut pools = Vec::new();
     for node in &ctx.nodes {
@@ -188,20 +189,28 @@ pub async fn run(ctx: &Ctx) -> Result<ClusterReport> {
                 .await?;
         report.totals.push((total, expected));
     }
-    for lost in [2, 1] {
-        let kill = ctx.nodes[lost].kill.clone();
-        tokio::task::spawn_blocking(move || kill()).await??;
-        let (took, outcome) = if lost == 2 {
-            first_commit(&pools[0]).await
-        } else {
-            try_write(&pools[0]).await
-        };
-        report.losses.push(NodeLoss {
-            nodes_lost: 3 - lost,
-            took,
-            outcome,
-        });
-    }
+    // A crash first: node3 is killed, and node1 must commit again. Then node2 is cut
+    // off (paused, in the local run), which leaves node1 alone: it must refuse.
+    let kill = ctx.nodes[2].kill.clone();
+    tokio::task::spawn_blocking(move || kill()).await??;
+    let (took, outcome) = first_commit(&pools[0]).await;
+    let what = format!("{} killed", ctx.nodes[2].name);
+    report.losses.push(NodeLoss {
+        nodes_lost: 1,
+        what,
+        took,
+        outcome,
+    });
+    let cut = ctx.nodes[1].cut.clone();
+    tokio::task::spawn_blocking(move || cut()).await??;
+    let (took, outcome) = try_write(&pools[0]).await;
+    let how = if ctx.real_cuts { "cut off" } else { "paused" };
+    report.losses.push(NodeLoss {
+        nodes_lost: 2,
+        what: format!("{} {how}", ctx.nodes[1].name),
+        took,
+        outcome,
+    });
     for pool in pools {
         // The dead nodes' connections are gone: closing must not wait for them.
         tokio::spawn(async move { pool.close().await });

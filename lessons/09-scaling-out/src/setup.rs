@@ -23,12 +23,14 @@ pub fn controls(topology: &Arc<Topology>) -> Vec<NodeControl> {
         .map(|i| {
             let node = &topology.nodes()[i];
             let (host, port) = node.peer_address();
-            let owner = Arc::clone(topology);
+            let (a, b, c) = (topology.clone(), topology.clone(), topology.clone());
             NodeControl {
                 name: node.name().to_owned(),
                 url: node.database_url(DATABASE),
                 peer: (host.to_owned(), port),
-                kill: Arc::new(move || owner.nodes()[i].kill()),
+                kill: Arc::new(move || a.nodes()[i].kill()),
+                cut: Arc::new(move || b.nodes()[i].disconnect()),
+                reconnect: Arc::new(move || c.nodes()[i].reconnect()),
             }
         })
         .collect()
@@ -40,6 +42,7 @@ pub fn context(topology: &Arc<Topology>, sizes: &crate::Sizes) -> crate::Ctx {
         flavor: flavor(topology),
         nodes: controls(topology),
         sizes: sizes.clone(),
+        real_cuts: topology.cuts_for_real(),
     }
 }
 

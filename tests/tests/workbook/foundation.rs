@@ -89,7 +89,7 @@ async fn a_local_server_starts_serves_and_leaves_no_process_or_directory_behind(
 }
 
 /// Waits up to `limit` for `condition`.
-async fn eventually(limit: Duration, condition: impl Fn() -> bool) -> bool {
+pub(crate) async fn eventually(limit: Duration, condition: impl Fn() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + limit;
     while tokio::time::Instant::now() < deadline {
         if condition() {
@@ -100,7 +100,8 @@ async fn eventually(limit: Duration, condition: impl Fn() -> bool) -> bool {
     condition()
 }
 
-fn entries(dir: &Path) -> Vec<String> {
+/// The names in `dir`.
+pub(crate) fn entries(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|d| {
             d.filter_map(Result::ok)
@@ -110,7 +111,8 @@ fn entries(dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn servers_using(dir: &Path) -> Vec<u32> {
+/// The live processes whose command line names `dir`: servers working in it.
+pub(crate) fn servers_using(dir: &Path) -> Vec<u32> {
     let needle = dir.to_string_lossy().into_owned();
     std::fs::read_dir("/proc")
         .map(|d| {
