@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 use futures::future::BoxFuture;
 use sqlx::mysql::{MySqlPool, MySqlTransaction};
 
-use crate::Ctx;
 use crate::report::{ClusterReport, ConflictRow, NodeLoss};
+use crate::{Ctx, Flavor};
 
 // ANCHOR: is_retryable
 /// The MySQL error number of a database error.
@@ -92,6 +92,32 @@ pub async fn bump(pool: &MySqlPool) -> Result<u32, sqlx::Error> {
     Ok(failed)
 }
 // ANCHOR_END: bump
+
+// ANCHOR: causal_read
+/// The sum of the counters as this node sees it once it has applied every transaction
+/// the cluster committed before the read. A node certifies a commit made elsewhere at
+/// once, but applies it a moment later, so a plain read there can miss it.
+pub async fn counters_sum(pool: &MySqlPool, flavor: Flavor) -> Result<i64, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    // NOTE: Group Replication's consistency level `BEFORE` makes the read wait for the
+    // group's earlier transactions; Galera's `wsrep_sync_wait = 1` does the same for reads.
+    let wait = match flavor {
+        Flavor::MySql => "SET SESSION group_replication_consistency = 'BEFORE'",
+        Flavor::MariaDb => "SET SESSION wsrep_sync_wait = 1",
+    };
+    sqlx::query(wait).execute(&mut *conn).await?;
+    let sum = sqlx::query_scalar("SELECT CAST(SUM(n) AS SIGNED) FROM counters")
+        .fetch_one(&mut *conn)
+        .await;
+    // The connection goes back to the pool: it must read as the others do again.
+    let reset = match flavor {
+        Flavor::MySql => "SET SESSION group_replication_consistency = DEFAULT",
+        Flavor::MariaDb => "SET SESSION wsrep_sync_wait = DEFAULT",
+    };
+    sqlx::query(reset).execute(&mut *conn).await?;
+    sum
+}
+// ANCHOR_END: causal_read
 
 /// `writers` tasks, writer `i` on node `i % 3`, each committing `transactions` bumps.
 async fn conflicts(
@@ -183,10 +209,7 @@ pub async fn run(ctx: &Ctx) -> Result<ClusterReport> {
     }
     // Every node holds every commit: each of them adds 2.
     for pool in &pools {
-        let total: i64 =
-            sqlx::query_scalar("SELECT CAST(SUM(n) AS SIGNED) FROM counters")
-                .fetch_one(pool)
-                .await?;
+        let total = counters_sum(pool, ctx.flavor).await?;
         report.totals.push((total, expected));
     }
     // A crash first: node3 is killed, and node1 must commit again. Then node2 is cut
