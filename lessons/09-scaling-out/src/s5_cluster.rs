@@ -97,10 +97,10 @@ pub async fn bump(pool: &MySqlPool) -> Result<u32, sqlx::Error> {
 /// The sum of the counters as this node sees it once it has applied every transaction
 /// the cluster committed before the read. A node certifies a commit made elsewhere at
 /// once, but applies it a moment later, so a plain read there can miss it.
-pub async fn counters_sum(pool: &MySqlPool, flavor: Flavor) -> Result<i64, sqlx::Error> {
+pub async fn counters_sum(pool: &MySqlPool, flavor: Flavor) -> sqlx::Result<i64> {
     let mut conn = pool.acquire().await?;
     // NOTE: Group Replication's consistency level `BEFORE` makes the read wait for the
-    // group's earlier transactions; Galera's `wsrep_sync_wait = 1` does the same for reads.
+    // group's earlier transactions; Galera's `wsrep_sync_wait = 1` does so for reads.
     let wait = match flavor {
         Flavor::MySql => "SET SESSION group_replication_consistency = 'BEFORE'",
         Flavor::MariaDb => "SET SESSION wsrep_sync_wait = 1",
