@@ -158,6 +158,8 @@ pub struct ReadYourWritesReport {
     pub stale_without_wait: u32,
     /// The same, with the wait.
     pub stale_with_wait: u32,
+    /// Reads with the wait that went to the primary, the replica too far behind.
+    pub from_primary: u32,
     /// Write + read, without the wait.
     pub without_wait: Summary,
     /// Write + wait + read.
@@ -178,8 +180,13 @@ impl fmt::Display for ReadYourWritesReport {
         )?;
         write!(
             f,
-            "  with the wait:    {} of {} reads stale; write + wait + read {}",
-            self.stale_with_wait, self.reads, self.with_wait
+            "  with the wait:    {} of {} reads stale, {} read from the primary after \
+             {} s; write + wait + read {}",
+            self.stale_with_wait,
+            self.reads,
+            self.from_primary,
+            crate::s3_read_your_writes::WAIT_LIMIT.as_secs(),
+            self.with_wait
         )
     }
 }

@@ -38,6 +38,10 @@ const MASKS: &[(&str, &str)] = &[
     // The quick counts of `cargo test` (see `quick_sizes`).
     (r"\d+ writes, each read back", "N writes, each read back"),
     (r"with the wait:    0 of \d+", "with the wait:    0 of N"),
+    (
+        r"stale, \d+ read from the primary",
+        "stale, N read from the primary",
+    ),
 ];
 
 /// The counts of the test's run: the binary's defaults when the captures are written
