@@ -349,6 +349,11 @@ impl Stack {
                 InsertVariant::BatchApi,
                 InsertVariant::Inlined,
             ],
+            Stack::DieselAsync => &[
+                InsertVariant::RowByRow,
+                InsertVariant::BatchApi,
+                InsertVariant::FixedArrays,
+            ],
             _ => &[InsertVariant::RowByRow, InsertVariant::BatchApi],
         }
     }
@@ -384,6 +389,8 @@ pub enum InsertVariant {
     /// sea-query's multi-row `INSERT` with the values escaped into the SQL text, sent
     /// over the text protocol (no prepared statement), per chunk.
     Inlined,
+    /// diesel's batch insert of fixed-size arrays, whose prepared statement diesel caches.
+    FixedArrays,
 }
 
 impl InsertVariant {
@@ -394,6 +401,7 @@ impl InsertVariant {
             InsertVariant::MultiRow => "multi-row SQL",
             InsertVariant::BatchApi => "batch API",
             InsertVariant::Inlined => "inlined values, text protocol",
+            InsertVariant::FixedArrays => "batch API, arrays of",
         }
     }
 }

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, TransactionTrait,
+};
 use sea_query::{Expr, ExprTrait, Iden, MysqlQueryBuilder, Query};
 use sea_query_sqlx::SqlxBinder;
 use sqlx::AssertSqlSafe;
@@ -126,10 +128,11 @@ pub mod bench_customer {
 // ANCHOR_END: seaorm_entity
 
 // ANCHOR: select_seaorm
-/// SeaORM: the entity builds the statement with sea-query on every call, and the pool
-/// lends a connection to each one.
+/// SeaORM: the entity builds the statement with sea-query on every call. On a
+/// `DatabaseConnection` the pool lends a connection to each one; on a transaction, the
+/// transaction's own connection runs it.
 pub async fn select_one_seaorm(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     id: i32,
 ) -> Result<BenchCustomer, DbErr> {
     let found = bench_customer::Entity::find_by_id(id).one(db).await?;
@@ -164,6 +167,41 @@ pub async fn point_selects(
 }
 // ANCHOR_END: point_selects
 
+// ANCHOR: point_selects_seaorm
+/// W2 on SeaORM, holding one connection for every select: outside a transaction SeaORM
+/// takes a connection from the pool for each statement, and sqlx pings it when it goes
+/// back; a transaction keeps its connection until it ends. The `BEGIN` and `COMMIT` stay
+/// outside the clock, as taking the connection does for the other stacks.
+pub async fn point_selects_in_transaction(
+    db: &DatabaseConnection,
+    ids: &[i32],
+) -> Result<(Duration, Vec<BenchCustomer>), DbErr> {
+    let txn = db.begin().await?;
+    let mut found = Vec::with_capacity(ids.len());
+    let start = Instant::now();
+    for &id in ids {
+        found.push(select_one_seaorm(&txn, id).await?);
+    }
+    let took = start.elapsed();
+    txn.commit().await?;
+    Ok((took, found))
+}
+// ANCHOR_END: point_selects_seaorm
+
+/// How W2 holds its connection: every stack but SeaORM takes it once; SeaORM is measured
+/// both ways.
+fn w2_variants(stack: Stack) -> &'static [&'static str] {
+    match stack {
+        Stack::SeaOrm => &[LENT, IN_TRANSACTION],
+        _ => &["1 connection"],
+    }
+}
+
+/// SeaORM's W2 with the pool lending its one connection to each statement.
+const LENT: &str = "pool of 1, lent per statement";
+/// SeaORM's W2 inside one transaction.
+const IN_TRANSACTION: &str = "1 connection, in a transaction";
+
 impl Conn {
     /// W2 and W3: one customer by primary key on this stack.
     pub async fn select_one(&mut self, stack: Stack, id: i32) -> Result<BenchCustomer> {
@@ -197,15 +235,27 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
     let (mut rows, mut reference) = (Vec::new(), Reference::default());
     for &stack in &ctx.stacks {
         let pool = open_pool(stack, &ctx.url, 1, one_connection(stack)).await?;
-        let label = format!("W2 {stack}");
-        let (t, found) = measure(&label, ctx.counts.repeats, || {
-            point_selects(stack, &pool, &ctx.ids)
-        })
-        .await?;
+        for &variant in w2_variants(stack) {
+            let label = format!("W2 {stack}, {variant}");
+            let (t, found) = match (&pool, variant) {
+                (Pool::SeaOrm(db), IN_TRANSACTION) => {
+                    measure(&label, ctx.counts.repeats, || async {
+                        Ok(point_selects_in_transaction(db, &ctx.ids).await?)
+                    })
+                    .await?
+                }
+                _ => {
+                    measure(&label, ctx.counts.repeats, || {
+                        point_selects(stack, &pool, &ctx.ids)
+                    })
+                    .await?
+                }
+            };
+            reference.check(&label, found, ctx.ids.len())?;
+            let ops = ctx.ids.len();
+            rows.push(ResultRow::new(stack.name(), "W2", variant, ops, &t));
+        }
         pool.close().await;
-        reference.check(&label, found, ctx.ids.len())?;
-        let ops = ctx.ids.len();
-        rows.push(ResultRow::new(stack.name(), "W2", "1 connection", ops, &t));
     }
     rows.extend(ctx.sqlalchemy("W2"));
     Ok(Table { rows })

@@ -1,11 +1,15 @@
 //! Step 7, W4: many rows inserted in one transaction, row by row and in chunks, through
 //! a hand-written multi-row `INSERT` and each stack's own batch API.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl};
+use futures::StreamExt;
+use mysql_async::TxOpts;
+use mysql_async::prelude::Queryable;
 use sea_orm::{
     ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, TransactionTrait,
 };
@@ -34,12 +38,23 @@ pub async fn bulk_insert(
     chunk: usize,
     purge_wait: Duration,
 ) -> Result<(Duration, u64)> {
-    let before = history_length(cleanup).await;
     let mut conn = pool.get().await?;
+    let insert = conn.insert_all(stack, variant, data, chunk);
+    timed_then_cleaned_up(insert, cleanup, purge_wait).await
+}
+// ANCHOR_END: bulk_insert
+
+// ANCHOR: timed_then_cleaned_up
+/// Times `insert`, then deletes what it inserted and waits for the purge, untimed.
+pub async fn timed_then_cleaned_up(
+    insert: impl Future<Output = Result<u64>>,
+    cleanup: &MySqlPool,
+    purge_wait: Duration,
+) -> Result<(Duration, u64)> {
+    let before = history_length(cleanup).await;
     let start = Instant::now();
-    let inserted = conn.insert_all(stack, variant, data, chunk).await?;
+    let inserted = insert.await?;
     let took = start.elapsed();
-    drop(conn);
     let deleted = delete_inserted(cleanup).await?;
     if deleted != inserted {
         bail!("inserted {inserted} rows but found {deleted} to delete");
@@ -47,7 +62,7 @@ pub async fn bulk_insert(
     wait_for_purge(cleanup, before, purge_wait).await;
     Ok((took, inserted))
 }
-// ANCHOR_END: bulk_insert
+// ANCHOR_END: timed_then_cleaned_up
 
 // ANCHOR: write
 /// How a sqlx-based stack writes one chunk of rows.
@@ -257,6 +272,90 @@ async fn insert_diesel(
 }
 // ANCHOR_END: diesel
 
+// ANCHOR: diesel_arrays
+/// diesel with each chunk an array of `N` rows: the row count is in the query's type, so
+/// diesel caches the prepared `INSERT` (a `Vec`'s is prepared again for every chunk). A
+/// cached query is `'static`: the values are owned. Rows left over go in as a `Vec`.
+async fn insert_diesel_arrays<const N: usize>(
+    conn: &mut AsyncMysqlConnection,
+    rows: &[NewCustomer],
+) -> QueryResult<u64> {
+    use schema::bench_customers::dsl::{bench_customers, job, name};
+    let (chunks, rest) = rows.as_chunks::<N>();
+    conn.transaction(async |conn| {
+        let mut inserted = 0;
+        for part in chunks {
+            let values = part
+                .each_ref()
+                .map(|row| (name.eq(row.name.clone()), job.eq(row.job.clone())));
+            let query = diesel::insert_into(bench_customers).values(values);
+            inserted += query.execute(conn).await? as u64;
+        }
+        if !rest.is_empty() {
+            let values: Vec<_> = rest
+                .iter()
+                .map(|row| (name.eq(&row.name), job.eq(&row.job)))
+                .collect();
+            let query = diesel::insert_into(bench_customers).values(values);
+            inserted += query.execute(conn).await? as u64;
+        }
+        Ok(inserted)
+    })
+    .await
+}
+// ANCHOR_END: diesel_arrays
+
+// ANCHOR: load_data
+/// mysql_async, the driver under diesel-async: `LOAD DATA LOCAL INFILE`, with the rows
+/// sent from memory as tab-separated text. The handler serves this one statement, so the
+/// server can read nothing else from the client, and the server must allow it
+/// (`local_infile`). Its count comes from the server's reply.
+pub async fn insert_load_data(
+    conn: &mut mysql_async::Conn,
+    rows: &[NewCustomer],
+) -> mysql_async::Result<u64> {
+    let data = bytes::Bytes::from(tab_separated(rows));
+    let stream = futures::stream::iter([Ok(data)]);
+    conn.set_infile_handler(async move { Ok(stream.boxed()) });
+    let mut tx = conn.start_transaction(TxOpts::default()).await?;
+    tx.query_drop(
+        "LOAD DATA LOCAL INFILE 'w4-rows' INTO TABLE bench_customers \
+         CHARACTER SET utf8mb4 (name, job)",
+    )
+    .await?;
+    let inserted = tx.affected_rows();
+    tx.commit().await?;
+    Ok(inserted)
+}
+// ANCHOR_END: load_data
+
+// ANCHOR: tab_separated
+/// The rows as `LOAD DATA`'s default format reads them: a tab between fields, a newline
+/// after each row, a backslash before a tab, newline or backslash in a value, and `\N`
+/// for NULL.
+fn tab_separated(rows: &[NewCustomer]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rows.len() * 40);
+    fn field(out: &mut Vec<u8>, value: &str) {
+        for b in value.bytes() {
+            match b {
+                b'\\' | b'\t' | b'\n' => out.extend_from_slice(&[b'\\', b]),
+                _ => out.push(b),
+            }
+        }
+    }
+    for row in rows {
+        field(&mut out, &row.name);
+        out.push(b'\t');
+        match &row.job {
+            Some(job) => field(&mut out, job),
+            None => out.extend_from_slice(b"\\N"),
+        }
+        out.push(b'\n');
+    }
+    out
+}
+// ANCHOR_END: tab_separated
+
 // ANCHOR: seaorm
 /// SeaORM: `insert_many` writes one multi-row `INSERT` per chunk (`chunk = 1` is the
 /// row-by-row variant) in a `DatabaseTransaction`. `exec_without_returning` counts the
@@ -293,11 +392,12 @@ impl Conn {
         rows: &[NewCustomer],
         chunk: usize,
     ) -> Result<u64> {
-        use InsertVariant::{BatchApi, Inlined, MultiRow, RowByRow};
+        use InsertVariant::{BatchApi, FixedArrays, Inlined, MultiRow, RowByRow};
         let chunk = chunk.max(1);
         let (how, chunk) = match (stack, variant) {
             (Stack::DieselAsync | Stack::SeaOrm, RowByRow) => (None, 1),
             (Stack::DieselAsync | Stack::SeaOrm, BatchApi) => (None, chunk),
+            (Stack::DieselAsync, FixedArrays) => (None, DIESEL_ARRAY),
             (Stack::SqlxQueryAs, RowByRow) => (Some(Write::RowSql), 1),
             (Stack::SqlxQueryAs, MultiRow) => (Some(Write::MultiRowSql), chunk),
             (Stack::SqlxQueryAs, BatchApi) => (Some(Write::QueryBuilder), chunk),
@@ -308,6 +408,11 @@ impl Conn {
             (Stack::SeaQuery, Inlined) => (Some(Write::SeaQueryInlined), chunk),
             (stack, variant) => bail!("{stack} has no `{}` variant", variant.name()),
         };
+        if let (Stack::DieselAsync, FixedArrays, Conn::Diesel(c)) =
+            (stack, variant, &mut *self)
+        {
+            return Ok(insert_diesel_arrays::<DIESEL_ARRAY>(c, rows).await?);
+        }
         match (how, self) {
             (Some(how), Conn::Sqlx(c)) => insert_sqlx(c, rows, chunk, how).await,
             (None, Conn::Diesel(c)) => Ok(insert_diesel(c, rows, chunk).await?),
@@ -316,6 +421,10 @@ impl Conn {
         }
     }
 }
+
+/// The rows in each of diesel's fixed-size arrays: the chunk size the other stacks' best
+/// variants use. The array's type holds the size, so it is fixed when the lesson compiles.
+pub const DIESEL_ARRAY: usize = 1_000;
 
 /// Step 7's report: W4 on every stack and variant.
 pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
@@ -337,11 +446,13 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
         for &variant in stack.insert_variants() {
             let chunks = match variant {
                 InsertVariant::RowByRow => &[1][..],
+                InsertVariant::FixedArrays => &[DIESEL_ARRAY][..],
                 _ => &counts.chunks,
             };
             for &chunk in chunks {
                 let name = match variant {
                     InsertVariant::RowByRow => variant.name().to_owned(),
+                    InsertVariant::FixedArrays => format!("{} {chunk}", variant.name()),
                     _ => format!("{}, chunks of {chunk}", variant.name()),
                 };
                 let label = format!("W4 {stack}, {name}");
@@ -357,6 +468,52 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
         }
         pool.close().await;
     }
+    if ctx.stacks.contains(&Stack::DieselAsync) {
+        rows.extend(load_data_row(ctx, &data, purge_wait).await?);
+    }
     rows.extend(ctx.sqlalchemy("W4"));
     Ok(Table { rows })
 }
+
+/// W4 through `LOAD DATA LOCAL INFILE` on a mysql_async connection of its own, when the
+/// server allows it; otherwise a line on stderr says why there is no row.
+async fn load_data_row(
+    ctx: &crate::Ctx,
+    data: &[NewCustomer],
+    purge_wait: Duration,
+) -> Result<Option<ResultRow>> {
+    let allowed: Option<i64> = sqlx::query_scalar("SELECT @@GLOBAL.local_infile + 0")
+        .fetch_one(&ctx.pool)
+        .await?;
+    if allowed != Some(1) {
+        eprintln!(
+            "lesson-6: W4 LOAD DATA LOCAL INFILE skipped: this server has local_infile OFF \
+             (MySQL's default since 8.0)"
+        );
+        return Ok(None);
+    }
+    let conn = mysql_async::Conn::from_url(ctx.url.as_str())
+        .await
+        .context("cannot connect with mysql_async")?;
+    let conn = tokio::sync::Mutex::new(conn);
+    let label = "W4 mysql_async, LOAD DATA LOCAL INFILE";
+    let (t, inserted) = measure(label, ctx.counts.repeats, || async {
+        let mut conn = conn.lock().await;
+        let insert = async { Ok(insert_load_data(&mut conn, data).await?) };
+        timed_then_cleaned_up(insert, &ctx.pool, purge_wait).await
+    })
+    .await?;
+    crate::report::check_count(label, inserted as usize, data.len())?;
+    conn.into_inner().disconnect().await?;
+    let variant = "LOAD DATA LOCAL INFILE";
+    Ok(Some(ResultRow::new(
+        LOAD_DATA_STACK,
+        "W4",
+        variant,
+        data.len(),
+        &t,
+    )))
+}
+
+/// The name W4's `LOAD DATA LOCAL INFILE` row goes by: the driver it runs on.
+pub const LOAD_DATA_STACK: &str = "mysql_async";

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use sea_query::{Expr, ExprTrait, MysqlQueryBuilder, Order, Query};
 use sea_query_sqlx::SqlxBinder;
@@ -34,6 +35,9 @@ pub async fn read_all(
             read_range_tuples(c, first, last).await?
         }
         (Decoding::Text, Conn::Sqlx(c)) => read_range_text(c, first, last).await?,
+        (Decoding::ByPosition, Conn::SeaOrm(db)) => {
+            read_range_seaorm_tuples(db, first, last).await?
+        }
         _ => conn.read_range(stack, first, last).await?,
     };
     Ok((start.elapsed(), found))
@@ -48,7 +52,8 @@ pub enum Decoding {
     /// into the struct (by column name for `#[derive(FromRow)]`, by position for
     /// `query_as!` and diesel).
     Stack,
-    /// sqlx's prepared statement decoded into tuples, by position.
+    /// The prepared statement decoded into tuples, by position (sqlx's `query_as` into a
+    /// tuple, SeaORM's `into_tuple`).
     ByPosition,
     /// `raw_sql`: values arrive as text, decoded by `FromRow` (sqlx only).
     Text,
@@ -183,6 +188,28 @@ async fn read_range_seaorm(
 }
 // ANCHOR_END: read_range_seaorm
 
+// ANCHOR: read_range_seaorm_tuples
+/// SeaORM with `into_tuple`: the same `find`, its columns listed, each row decoded by
+/// position into a tuple instead of by name into a `Model`.
+async fn read_range_seaorm_tuples(
+    db: &DatabaseConnection,
+    first: i32,
+    last: i32,
+) -> Result<Vec<BenchCustomer>, DbErr> {
+    use bench_customer::{Column, Entity};
+    let rows: Vec<(i32, String, Option<String>)> = Entity::find()
+        .select_only()
+        .columns([Column::Id, Column::Name, Column::Job])
+        .filter(Column::Id.between(first, last))
+        .order_by_asc(Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let customer = |(id, name, job)| BenchCustomer { id, name, job };
+    Ok(rows.into_iter().map(customer).collect())
+}
+// ANCHOR_END: read_range_seaorm_tuples
+
 impl Conn {
     /// W5: every customer with an id in `first..=last`, in id order, on this stack.
     pub async fn read_range(
@@ -223,6 +250,7 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
             Stack::SqlxQueryAs => {
                 &[Decoding::Stack, Decoding::ByPosition, Decoding::Text][..]
             }
+            Stack::SeaOrm => &[Decoding::Stack, Decoding::ByPosition],
             _ => &[Decoding::Stack],
         };
         for &decoding in decodings {
