@@ -84,6 +84,8 @@ impl std::fmt::Debug for NodeControl {
 pub const DEFAULT_LOAD_MS: u64 = 3000;
 /// Steps 1 and 3's default: tasks writing at once.
 pub const DEFAULT_WRITERS: u32 = 4;
+/// Steps 1 and 3's default: rows a second each writer inserts at most.
+pub const DEFAULT_RATE: u32 = 250;
 /// Step 3's default: reads after a write, with and without the wait.
 pub const DEFAULT_READS: u32 = 200;
 /// Step 4's default: how long the link to the replicas is cut before the primary dies.
@@ -101,6 +103,9 @@ pub struct Sizes {
     /// Steps 1, 3 and 4: tasks writing at once.
     #[arg(long, default_value_t = DEFAULT_WRITERS, value_parser = clap::value_parser!(u32).range(1..100))]
     pub writers: u32,
+    /// Steps 1 and 3: rows a second each writer inserts at most.
+    #[arg(long, default_value_t = DEFAULT_RATE, value_parser = clap::value_parser!(u32).range(1..100_000))]
+    pub rate: u32,
     /// Step 3: reads right after a write, each way.
     #[arg(long, default_value_t = DEFAULT_READS, value_parser = clap::value_parser!(u32).range(1..1_000_000))]
     pub reads: u32,

@@ -2,8 +2,10 @@
 //! measured under a write load.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use tokio::time::{MissedTickBehavior, interval};
 
 use anyhow::{Context, Result, bail};
 use sqlx::mysql::{MySqlConnection, MySqlPool};
@@ -50,30 +52,34 @@ pub async fn lag_sample(
 
 // ANCHOR: write_load
 /// The write load: `writers` tasks inserting 200-byte rows into `events` on the primary,
-/// one autocommitted insert after another, until `stop` is set. Returns the rows written.
-pub async fn write_load(primary: MySqlPool, writers: u32, stop: Arc<AtomicBool>) -> u64 {
-    let written = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
+/// each at most `per_second` a second, until `stop` is set. Returns the rows written.
+pub async fn write_load(
+    pool: MySqlPool,
+    writers: u32,
+    per_second: u32,
+    stop: Arc<AtomicBool>,
+) -> u64 {
+    let mut tasks = tokio::task::JoinSet::new();
     for writer in 0..writers {
-        let (pool, stop, written) = (primary.clone(), stop.clone(), written.clone());
-        tasks.push(tokio::spawn(async move {
+        let (pool, stop) = (pool.clone(), stop.clone());
+        let mut pace = interval(Duration::from_secs(1) / per_second.max(1));
+        pace.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        tasks.spawn(async move {
+            let mut written = 0;
             while !stop.load(Ordering::Relaxed) {
+                pace.tick().await;
                 let insert =
                     sqlx::query("INSERT INTO events (writer, payload) VALUES (?, ?)")
                         .bind(writer)
                         .bind("x".repeat(200))
                         .execute(&pool)
                         .await;
-                if insert.is_ok() {
-                    written.fetch_add(1, Ordering::Relaxed);
-                }
+                written += u64::from(insert.is_ok());
             }
-        }));
+            written
+        });
     }
-    for task in tasks {
-        let _ = task.await;
-    }
-    written.load(Ordering::Relaxed)
+    tasks.join_all().await.into_iter().sum()
 }
 // ANCHOR_END: write_load
 
@@ -94,7 +100,12 @@ pub(crate) async fn sample_lag(
         );
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let load = tokio::spawn(write_load(primary.clone(), writers, stop.clone()));
+    let load = tokio::spawn(write_load(
+        primary.clone(),
+        writers,
+        ctx.sizes.rate,
+        stop.clone(),
+    ));
     let started = Instant::now();
     let mut lags = vec![Vec::new(); replicas.len()];
     let mut beat: i64 = sqlx::query_scalar("SELECT beat FROM heartbeat WHERE id = 1")

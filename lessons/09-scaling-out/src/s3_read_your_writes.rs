@@ -130,6 +130,7 @@ pub async fn run(ctx: &Ctx) -> Result<ReadYourWritesReport> {
     let load = tokio::spawn(crate::s1_replication::write_load(
         load_pool.clone(),
         ctx.sizes.writers,
+        ctx.sizes.rate,
         stop.clone(),
     ));
     let mut report = ReadYourWritesReport {
