@@ -42,6 +42,10 @@ use sqlx::MySql;
 use sqlx::mysql::MySqlPool;
 use sqlx::pool::PoolConnection;
 
+/// The name the rows measured on mysql_async alone go by (W4's `LOAD DATA LOCAL INFILE`,
+/// W5's `exec_map` and `query_map`): the driver under diesel-async.
+pub const DRIVER_STACK: &str = "mysql_async";
+
 pub use s1_method::{Timing, measure, open_pool, timed};
 pub use s2_data::{
     BenchCustomer, NewCustomer, SEED, Seeded, choose_ids, delete_inserted,
@@ -67,6 +71,8 @@ pub struct Ctx {
     pub stacks: Vec<Stack>,
     /// The workloads to run (`w1` to `w5`); `None` runs all five.
     pub only: Option<Vec<String>>,
+    /// W5: only the variants whose name contains this; `None` runs them all.
+    pub variant: Option<String>,
     /// The C client, if one was found and not turned off.
     pub floor: Option<Floor>,
     /// The SQLAlchemy side's rows (`--python`), which each workload's table shows beside
@@ -84,6 +90,13 @@ impl Ctx {
         self.only
             .as_ref()
             .is_none_or(|only| only.iter().any(|w| w.eq_ignore_ascii_case(workload)))
+    }
+
+    /// Whether this run includes the W5 variant named `variant`.
+    pub fn wants_variant(&self, variant: &str) -> bool {
+        self.variant
+            .as_ref()
+            .is_none_or(|v| variant.contains(v.as_str()))
     }
 
     /// The SQLAlchemy side's rows of `workload` (`W1` to `W5`): none without `--python`.
@@ -240,6 +253,10 @@ pub struct Args {
     /// Run only these stacks.
     #[arg(long, value_delimiter = ',')]
     pub stacks: Option<Vec<Stack>>,
+    /// W5: run only the variants whose name contains this, such as `text protocol` or
+    /// `exec_map` (for profiling one of them).
+    #[arg(long)]
+    pub variant: Option<String>,
     /// Also run W1 to W5 with SQLAlchemy (`text()`, Core and the ORM) in Python, from a
     /// virtual environment in target/python that is made from PyPI the first time.
     #[arg(long)]
@@ -289,6 +306,7 @@ impl Args {
             counts: self.counts()?,
             stacks: self.stacks.clone().unwrap_or(Stack::ALL.to_vec()),
             only: self.only.clone(),
+            variant: self.variant.clone(),
             floor,
             sqlalchemy: Vec::new(),
             seeded: Seeded::default(),

@@ -4,15 +4,9 @@
 
 use anyhow::Result;
 use clap::Parser;
-use lesson_6::report::{ResultRow, Table, write_charts, write_json};
+use lesson_6::report::{show, write_charts, write_json};
 use lesson_6::{Args, s1_method, s2_data, s3_sleeps, s4_floor, s5_point_selects};
 use lesson_6::{s6_concurrent, s7_inserts, s8_reads, s9_compare};
-
-/// Prints a workload's table and keeps its rows for step 9, the JSON and the charts.
-fn show(table: Table, rows: &mut Vec<ResultRow>) {
-    println!("{table}");
-    rows.extend(table.rows);
-}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
@@ -38,7 +32,10 @@ async fn main() -> Result<()> {
     }
     workbook::step("3", "W1: SELECT SLEEP, one after another, then at once");
     show(s3_sleeps::run(&ctx).await?, &mut rows);
-    workbook::step("4", "The floor: the C client on W2's and W3's selects");
+    workbook::step(
+        "4",
+        "The floor: the C client on W2's and W3's selects and W5's read",
+    );
     show(s4_floor::run(&ctx).await?, &mut rows);
     workbook::step("5", "W2: point selects on one connection");
     show(s5_point_selects::run(&ctx).await?, &mut rows);

@@ -62,6 +62,12 @@ impl ResultRow {
     }
 }
 
+/// Prints a workload's table and keeps its rows for step 9, the JSON and the charts.
+pub fn show(table: Table, rows: &mut Vec<ResultRow>) {
+    println!("{table}");
+    rows.extend(table.rows);
+}
+
 /// A duration the way every table prints it: `1.23 s`, `45.6 ms` or `789 µs`.
 pub fn duration(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1e3;
@@ -119,6 +125,8 @@ pub enum Compared {
     W2PerQuery,
     /// W3's time per query over the C client's.
     W3PerQuery,
+    /// W5's read of every row over the C client's.
+    W5OverFloor,
     /// W4 row by row over the stack's best batched variant.
     W4RowByRowOverBatched,
     /// W5's wall time, in milliseconds, for this many rows.
@@ -138,6 +146,7 @@ impl fmt::Display for Compared {
         match self {
             Compared::W2PerQuery => write!(f, "W2 per query / C client's"),
             Compared::W3PerQuery => write!(f, "W3 per query / C client's"),
+            Compared::W5OverFloor => write!(f, "W5 read / C client's"),
             Compared::W4RowByRowOverBatched => write!(f, "W4 row by row / best batched"),
             Compared::W5Wall { rows } => write!(f, "W5 wall time, {rows} rows"),
             Compared::OverSqlAlchemy { workload } => {
@@ -163,7 +172,7 @@ pub struct Comparison {
 pub struct Comparisons {
     /// One row per stack and comparison.
     pub rows: Vec<Comparison>,
-    /// W2 or W3, measured without a floor.
+    /// W2, W3 or W5, measured without a floor.
     pub without_floor: Vec<Compared>,
 }
 

@@ -1,4 +1,4 @@
-//! Step 4: the floor. W2's and W3's selects run by the server's own C client,
+//! Step 4: the floor. W2's and W3's selects, and W5's read, run by the server's own C client,
 //! `mariadb-slap` (MariaDB) or `mysqlslap` (MySQL), as a child process. No Rust layer can
 //! beat the round trip it measures.
 
@@ -15,6 +15,10 @@ use crate::report::{ResultRow, Table};
 
 /// How many times a crashed run of the C client is run again before the floor gives up.
 const CRASH_RETRIES: usize = 2;
+
+/// How many times each timed run of the C client reads W5's rows; a run's time is divided
+/// by it, so each read is timed over a run long enough to time well.
+const FLOOR_READS: usize = 10;
 
 /// A C benchmark client found on this machine, and where it connects.
 #[derive(Debug, Clone)]
@@ -74,6 +78,17 @@ fn query_file(ids: &[i32]) -> Result<NamedTempFile> {
     Ok(file)
 }
 // ANCHOR_END: query_file
+
+/// Writes W5's one `SELECT` of every seeded row, for the C client to run `reads` times.
+fn range_file(first: i32, last: i32) -> Result<NamedTempFile> {
+    let mut file = NamedTempFile::new().context("cannot write the query file")?;
+    writeln!(
+        file,
+        "SELECT id, name, job FROM bench_customers WHERE id BETWEEN {first} AND {last} \
+         ORDER BY id;"
+    )?;
+    Ok(file)
+}
 
 // ANCHOR: parse_slap
 /// Reads `Average number of seconds to run all queries: 1.096 seconds`, the number of
@@ -203,13 +218,46 @@ impl Floor {
         repeats: usize,
     ) -> Result<(Timing, usize)> {
         let file = query_file(ids)?;
-        let (floor, queries, label) = (self.clone(), ids.len(), label.to_owned());
+        self.timed_runs(label, file, ids.len(), clients, repeats, 1)
+            .await
+    }
+
+    /// The floor for W5: each timed run reads every seeded row `reads` times on one
+    /// connection; its time is per read.
+    pub async fn measure_reads(
+        &self,
+        label: &str,
+        seeded: &crate::Seeded,
+        reads: usize,
+        repeats: usize,
+    ) -> Result<Timing> {
+        let file = range_file(seeded.first, seeded.last)?;
+        let (t, _) = self
+            .timed_runs(label, file, reads, 1, repeats, reads)
+            .await?;
+        Ok(t)
+    }
+
+    /// One warm-up and `repeats` timed runs of `queries` queries from `file`, each run's
+    /// time divided by `per`, on a thread of their own.
+    async fn timed_runs(
+        &self,
+        label: &str,
+        file: NamedTempFile,
+        queries: usize,
+        clients: usize,
+        repeats: usize,
+        per: usize,
+    ) -> Result<(Timing, usize)> {
+        let (floor, label) = (self.clone(), label.to_owned());
+        let per = u32::try_from(per.max(1)).context("too many reads")?;
         tokio::task::spawn_blocking(move || {
             eprint!("lesson-6: {label}: warm-up");
             floor.run_once(file.path(), queries, clients)?;
             let (mut runs, mut ops) = (Vec::with_capacity(repeats), 0);
             for _ in 0..repeats {
                 let (took, ran) = floor.run_once(file.path(), queries, clients)?;
+                let took = took / per;
                 eprint!(", {took:.1?}");
                 runs.push(took);
                 ops = ran;
@@ -245,6 +293,15 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
             .await
             .with_context(|| format!("the floor ({name}) failed"))?;
         rows.push(ResultRow::new(name, workload, &variant, ops, &t));
+    }
+    if ctx.wants("w5") {
+        let label = format!("W5 {name}");
+        let t = floor
+            .measure_reads(&label, &ctx.seeded, FLOOR_READS, ctx.counts.repeats)
+            .await
+            .with_context(|| format!("the floor ({name}) failed"))?;
+        let variant = format!("1 connection, {FLOOR_READS} reads");
+        rows.push(ResultRow::new(name, "W5", &variant, ctx.seeded.rows(), &t));
     }
     Ok(Table { rows })
 }

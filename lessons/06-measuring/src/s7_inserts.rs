@@ -507,13 +507,10 @@ async fn load_data_row(
     conn.into_inner().disconnect().await?;
     let variant = "LOAD DATA LOCAL INFILE";
     Ok(Some(ResultRow::new(
-        LOAD_DATA_STACK,
+        crate::DRIVER_STACK,
         "W4",
         variant,
         data.len(),
         &t,
     )))
 }
-
-/// The name W4's `LOAD DATA LOCAL INFILE` row goes by: the driver it runs on.
-pub const LOAD_DATA_STACK: &str = "mysql_async";

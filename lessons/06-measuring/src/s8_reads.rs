@@ -2,9 +2,11 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
+use futures::TryStreamExt;
+use mysql_async::prelude::Queryable;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -17,7 +19,7 @@ use sqlx::{AssertSqlSafe, FromRow};
 use crate::report::{Reference, ResultRow, Table};
 use crate::s2_data::schema;
 use crate::s5_point_selects::{BenchCustomers, bench_customer, one_connection};
-use crate::{BenchCustomer, Conn, Pool, Seeded, Stack, measure, open_pool};
+use crate::{BenchCustomer, Conn, DRIVER_STACK, Pool, Seeded, Stack, measure, open_pool};
 
 // ANCHOR: read_all
 /// W5 on one stack: every seeded row, read into structs on one connection.
@@ -35,6 +37,9 @@ pub async fn read_all(
             read_range_tuples(c, first, last).await?
         }
         (Decoding::Text, Conn::Sqlx(c)) => read_range_text(c, first, last).await?,
+        (Decoding::Streamed, Conn::Sqlx(c)) => {
+            read_range_streamed(c, first, last).await?
+        }
         (Decoding::ByPosition, Conn::SeaOrm(db)) => {
             read_range_seaorm_tuples(db, first, last).await?
         }
@@ -57,6 +62,9 @@ pub enum Decoding {
     ByPosition,
     /// `raw_sql`: values arrive as text, decoded by `FromRow` (sqlx only).
     Text,
+    /// `fetch`: the prepared statement's rows as a stream, each pushed as it arrives into
+    /// a `Vec` made big enough up front (sqlx only).
+    Streamed,
 }
 // ANCHOR_END: decoding
 
@@ -132,6 +140,60 @@ async fn read_range_text(
     rows.iter().map(BenchCustomer::from_row).collect()
 }
 // ANCHOR_END: read_range_text
+
+// ANCHOR: read_range_streamed
+/// sqlx's `fetch`: a stream of rows, each decoded and pushed as it arrives, into a `Vec`
+/// with room for every row from the start. `fetch_all` grows its `Vec` as it goes.
+async fn read_range_streamed(
+    conn: &mut MySqlConnection,
+    first: i32,
+    last: i32,
+) -> sqlx::Result<Vec<BenchCustomer>> {
+    let mut rows = sqlx::query_as(
+        "SELECT id, name, job FROM bench_customers WHERE id BETWEEN ? AND ? ORDER BY id",
+    )
+    .bind(first)
+    .bind(last)
+    .fetch(conn);
+    let mut found = Vec::with_capacity(usize::try_from(last - first + 1).unwrap_or(0));
+    while let Some(customer) = rows.try_next().await? {
+        found.push(customer);
+    }
+    Ok(found)
+}
+// ANCHOR_END: read_range_streamed
+
+// ANCHOR: read_range_mysql_async
+/// mysql_async, the driver under diesel-async, on its own: `exec_map` prepares the
+/// statement (once: the connection caches it) and decodes each binary row by position.
+async fn read_range_exec_map(
+    conn: &mut mysql_async::Conn,
+    first: i32,
+    last: i32,
+) -> mysql_async::Result<Vec<BenchCustomer>> {
+    conn.exec_map(
+        "SELECT id, name, job FROM bench_customers WHERE id BETWEEN ? AND ? ORDER BY id",
+        (first, last),
+        |(id, name, job)| BenchCustomer { id, name, job },
+    )
+    .await
+}
+
+/// The text protocol: `query_map` sends the SQL as it is, and the values come back as
+/// text. The two ids are integers, so writing them into the SQL cannot inject anything.
+async fn read_range_query_map(
+    conn: &mut mysql_async::Conn,
+    first: i32,
+    last: i32,
+) -> mysql_async::Result<Vec<BenchCustomer>> {
+    let sql = format!(
+        "SELECT id, name, job FROM bench_customers WHERE id BETWEEN {first} AND {last} \
+         ORDER BY id"
+    );
+    conn.query_map(sql, |(id, name, job)| BenchCustomer { id, name, job })
+        .await
+}
+// ANCHOR_END: read_range_mysql_async
 
 // ANCHOR: read_range_sea_query
 /// sea-query: built, then run by sqlx like the first two.
@@ -247,9 +309,12 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
     for &stack in &ctx.stacks {
         let pool = open_pool(stack, &ctx.url, 1, one_connection(stack)).await?;
         let decodings = match stack {
-            Stack::SqlxQueryAs => {
-                &[Decoding::Stack, Decoding::ByPosition, Decoding::Text][..]
-            }
+            Stack::SqlxQueryAs => &[
+                Decoding::Stack,
+                Decoding::Streamed,
+                Decoding::ByPosition,
+                Decoding::Text,
+            ][..],
             Stack::SeaOrm => &[Decoding::Stack, Decoding::ByPosition],
             _ => &[Decoding::Stack],
         };
@@ -258,7 +323,11 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
                 Decoding::Stack => "fetch all",
                 Decoding::ByPosition => "fetch all, tuples by position",
                 Decoding::Text => "fetch all, text protocol",
+                Decoding::Streamed => "fetch, into a sized Vec",
             };
+            if !ctx.wants_variant(variant) {
+                continue;
+            }
             let label = format!("W5 {stack}, {variant}");
             let (t, found) = measure(&label, ctx.counts.repeats, || {
                 read_all(stack, &pool, &ctx.seeded, decoding)
@@ -269,6 +338,46 @@ pub async fn run(ctx: &crate::Ctx) -> Result<Table> {
         }
         pool.close().await;
     }
+    if ctx.stacks.contains(&Stack::DieselAsync) {
+        rows.extend(driver_rows(ctx, &mut reference).await?);
+    }
     rows.extend(ctx.sqlalchemy("W5"));
     Ok(Table { rows })
+}
+
+/// W5 on mysql_async alone, on a connection of its own: binary rows (`exec_map`), then
+/// text rows (`query_map`).
+async fn driver_rows(
+    ctx: &crate::Ctx,
+    reference: &mut Reference,
+) -> Result<Vec<ResultRow>> {
+    let conn = mysql_async::Conn::from_url(ctx.url.as_str())
+        .await
+        .context("cannot connect with mysql_async")?;
+    let conn = tokio::sync::Mutex::new(conn);
+    let (first, last, n) = (ctx.seeded.first, ctx.seeded.last, ctx.seeded.rows());
+    let mut rows = Vec::new();
+    for (variant, text) in [
+        ("exec_map, binary protocol", false),
+        ("query_map, text protocol", true),
+    ] {
+        if !ctx.wants_variant(variant) {
+            continue;
+        }
+        let label = format!("W5 {DRIVER_STACK}, {variant}");
+        let (t, found) = measure(&label, ctx.counts.repeats, || async {
+            let mut conn = conn.lock().await;
+            let start = Instant::now();
+            let found = match text {
+                false => read_range_exec_map(&mut conn, first, last).await?,
+                true => read_range_query_map(&mut conn, first, last).await?,
+            };
+            Ok((start.elapsed(), found))
+        })
+        .await?;
+        reference.check(&label, found, n)?;
+        rows.push(ResultRow::new(DRIVER_STACK, "W5", variant, n, &t));
+    }
+    conn.into_inner().disconnect().await?;
+    Ok(rows)
 }

@@ -1,5 +1,6 @@
 //! Step 9: each stack's figure set against the floor: W2 and W3 per query over the C
-//! client's, W4 row by row over the best batched variant, W5's wall time, and with
+//! client's, W4 row by row over the best batched variant, W5's read over the C client's
+//! and its wall time, and with
 //! `--python` each Rust stack against the fastest SQLAlchemy stack.
 
 use anyhow::Result;
@@ -26,7 +27,7 @@ pub fn over(
     Some(ratios.collect())
 }
 
-/// W2 or W3: each stack over the C client. `None` when the floor was not measured.
+/// W2, W3 or W5: each stack over the C client. `None` when the floor was not measured.
 pub fn over_the_floor(rows: &[ResultRow], workload: &str) -> Option<Vec<(String, f64)>> {
     over(rows, workload, ResultRow::is_floor)
 }
@@ -70,26 +71,36 @@ fn stacks<'a>(rows: &[&'a ResultRow]) -> Vec<&'a str> {
     names
 }
 
+/// Each stack's ratio over the C client on `workload`, into `found`; without a floor,
+/// `what` is listed as not measured.
+fn against_the_floor(
+    found: &mut Comparisons,
+    rows: &[ResultRow],
+    workload: &str,
+    what: Compared,
+) {
+    if !rows.iter().any(|r| r.workload == workload) {
+        return;
+    }
+    match over_the_floor(rows, workload) {
+        None => found.without_floor.push(what),
+        Some(ratios) => {
+            found
+                .rows
+                .extend(ratios.into_iter().map(|(stack, value)| Comparison {
+                    what,
+                    stack,
+                    value,
+                }))
+        }
+    }
+}
+
 /// Step 9's report: the comparisons of every row the workloads measured.
 pub async fn run(rows: &[ResultRow]) -> Result<Comparisons> {
     let mut found = Comparisons::default();
-    for (workload, what) in [("W2", Compared::W2PerQuery), ("W3", Compared::W3PerQuery)] {
-        if !rows.iter().any(|r| r.workload == workload) {
-            continue;
-        }
-        match over_the_floor(rows, workload) {
-            None => found.without_floor.push(what),
-            Some(ratios) => {
-                found
-                    .rows
-                    .extend(ratios.into_iter().map(|(stack, value)| Comparison {
-                        what,
-                        stack,
-                        value,
-                    }))
-            }
-        }
-    }
+    against_the_floor(&mut found, rows, "W2", Compared::W2PerQuery);
+    against_the_floor(&mut found, rows, "W3", Compared::W3PerQuery);
     let mut stacks: Vec<&str> = rows
         .iter()
         .filter(|r| r.workload == "W4")
@@ -108,6 +119,7 @@ pub async fn run(rows: &[ResultRow]) -> Result<Comparisons> {
             found.rows.push(Comparison { what, stack, value });
         }
     }
+    against_the_floor(&mut found, rows, "W5", Compared::W5OverFloor);
     for r in rows.iter().filter(|r| r.workload == "W5") {
         let (what, stack) = (Compared::W5Wall { rows: r.ops }, r.stack.clone());
         found.rows.push(Comparison {
